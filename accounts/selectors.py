@@ -1,0 +1,46 @@
+"""Reads of an organisation's own records, always scoped to the buyer's active organisation.
+
+An id from a URL is looked up in these querysets only, so another organisation's row is never found.
+"""
+
+from django.db.models import Prefetch, QuerySet
+
+from segments.models import Segment
+
+from .models import Budget, CostCentre, Membership, Site
+
+
+def organisation_members(*, buyer) -> QuerySet[Membership]:
+    """Memberships of the buyer's active organisation, with each member's user."""
+    if buyer.organisation_id is None:
+        return Membership.objects.none()
+    return (
+        Membership.objects.filter(organisation_id=buyer.organisation_id)
+        .select_related("user")
+        .order_by("user__full_name", "user__email")
+    )
+
+
+def organisation_sites(*, buyer) -> QuerySet[Site]:
+    """Delivery sites of the buyer's active organisation, active and inactive."""
+    if buyer.organisation_id is None:
+        return Site.objects.none()
+    return Site.objects.filter(organisation_id=buyer.organisation_id).order_by("-is_active", "name")
+
+
+def organisation_cost_centres(*, buyer) -> QuerySet[CostCentre]:
+    """Cost centres of the buyer's active organisation with their budgets, newest period first."""
+    if buyer.organisation_id is None:
+        return CostCentre.objects.none()
+    return (
+        CostCentre.objects.filter(organisation_id=buyer.organisation_id)
+        .prefetch_related(Prefetch("budgets", queryset=Budget.objects.order_by("-period_start")))
+        .order_by("code")
+    )
+
+
+def buyer_segments(*, buyer) -> list[Segment]:
+    """The segments the buyer belongs to, as rows (code and name), in code order."""
+    if not buyer.segments:
+        return []
+    return list(Segment.objects.filter(code__in=buyer.segments).order_by("code"))

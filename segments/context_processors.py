@@ -1,0 +1,2 @@
+def buyer(request):
+    return {"buyer": getattr(request, "buyer", None)}

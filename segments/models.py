@@ -1,0 +1,156 @@
+"""Segments: named groups of buyers that catalogues, price lists and workflows are assigned to."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+
+class SegmentKind(models.TextChoices):
+    STATIC = "static", "Static (members assigned by staff)"
+    RULE = "rule", "Rule (members match conditions)"
+    COMPUTED = "computed", "Computed (members written by an analysis job)"
+
+
+class Audience(models.TextChoices):
+    ORGANISATIONS = "organisations", "Organisations"
+    CONSUMERS = "consumers", "Retail consumers"
+
+
+class Segment(models.Model):
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=10, choices=SegmentKind.choices)
+    audience = models.CharField(
+        max_length=15, choices=Audience.choices, default=Audience.ORGANISATIONS
+    )
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class ConditionField(models.TextChoices):
+    KIND = "kind", "Organisation kind"
+    CUSTOMER_TIER = "customer_tier", "Customer tier"
+    SIZE_BAND = "size_band", "Size band"
+    INDUSTRY = "industry", "Industry"
+    REGION = "region", "Region (territory code of the registered or home postcode)"
+    POSTCODE_AREA = "postcode_area", "Postcode area"
+    PARENT = "parent", "Within organisation (id of a parent or higher ancestor)"
+    PROFESSIONAL = "professional", "Verified professional (true / false)"
+
+
+CONSUMER_FIELDS = {ConditionField.REGION, ConditionField.POSTCODE_AREA, ConditionField.PROFESSIONAL}
+
+
+class Operator(models.TextChoices):
+    IS = "is", "is"
+    IS_NOT = "is_not", "is not"
+    IN = "in", "is one of (comma-separated)"
+
+
+class SegmentCondition(models.Model):
+    """One condition of a rule segment; a buyer belongs when every condition holds."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="conditions")
+    field = models.CharField(max_length=20, choices=ConditionField.choices)
+    operator = models.CharField(max_length=8, choices=Operator.choices, default=Operator.IS)
+    value = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["segment", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_field_display()} {self.get_operator_display()} {self.value}"
+
+    @property
+    def values(self) -> list[str]:
+        if self.operator == Operator.IN:
+            return [v.strip() for v in self.value.split(",") if v.strip()]
+        return [self.value.strip()]
+
+    def clean(self):
+        super().clean()
+        if self.segment_id is None:
+            return
+        if self.segment.kind != SegmentKind.RULE:
+            raise ValidationError("Only rule segments have conditions.")
+        if self.segment.audience == Audience.CONSUMERS and self.field not in CONSUMER_FIELDS:
+            raise ValidationError(
+                {"field": "Consumer segments can use region, postcode area and professional only."}
+            )
+        if self.field == ConditionField.PROFESSIONAL and self.value.strip().lower() not in {
+            "true",
+            "false",
+        }:
+            raise ValidationError({"value": "Write true or false."})
+        if self.field == ConditionField.PARENT and not all(v.isdigit() for v in self.values):
+            raise ValidationError({"value": "Write the id of the parent organisation."})
+        if not self.values:
+            raise ValidationError({"value": "Give a value."})
+
+
+class SegmentMembership(models.Model):
+    """An explicit member of a static or computed segment: an organisation or a consumer."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="members")
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="segment_memberships",
+    )
+    user = models.ForeignKey(
+        "accounts.User",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="segment_memberships",
+    )
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["segment", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(organisation__isnull=False) & Q(user__isnull=True))
+                | (Q(organisation__isnull=True) & Q(user__isnull=False)),
+                name="segment_member_is_organisation_or_user",
+                violation_error_message="A member is either an organisation or a consumer.",
+            ),
+            models.UniqueConstraint(
+                fields=["segment", "organisation"],
+                condition=Q(organisation__isnull=False),
+                name="segment_member_organisation_once",
+                violation_error_message="This organisation is already in the segment.",
+            ),
+            models.UniqueConstraint(
+                fields=["segment", "user"],
+                condition=Q(user__isnull=False),
+                name="segment_member_user_once",
+                violation_error_message="This consumer is already in the segment.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation or self.user} in {self.segment.code}"
+
+    def clean(self):
+        super().clean()
+        if self.segment_id is None:
+            return
+        if self.segment.kind == SegmentKind.RULE:
+            raise ValidationError("Rule segments take their members from their conditions.")
+        if self.segment.audience == Audience.ORGANISATIONS and self.user_id:
+            raise ValidationError({"user": "This segment holds organisations, not consumers."})
+        if self.segment.audience == Audience.CONSUMERS and self.organisation_id:
+            raise ValidationError({"organisation": "This segment holds consumers."})

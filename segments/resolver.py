@@ -1,0 +1,267 @@
+"""The resolver: who is asking. Every surface turns a request (or an API key, or a task's arguments)
+into one `BuyerContext` here, and asks the catalogue, pricing, territory and ordering rules with it.
+
+The context holds facts about the buyer, never answers of the rules. It is computed once per request
+and cached by (user, organisation, site, rules version), so a change to any fact shows at once.
+"""
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.db.models import BooleanField as BooleanValue
+from django.db.models import Case, Prefetch, Value, When
+
+from accounts.models import Membership, Organisation, OrganisationKind, Site, VerificationStatus
+from accounts.permissions import CONSUMER_PERMISSIONS, permissions_for_roles
+from territories.lookup import region_for_area
+
+from .models import Audience, Segment, SegmentCondition, SegmentKind, SegmentMembership
+from .rules import guest_matches, segment_q
+from .versioning import rules_version
+
+
+class Channel:
+    B2B = "b2b"
+    B2C = "b2c"
+
+
+class Workflow:
+    RETAIL = "retail"
+    INSTITUTIONAL = "institutional"
+    DISTRIBUTOR = "distributor"
+
+
+@dataclass(frozen=True)
+class BuyerContext:
+    """Facts about one buyer that decide what exists for them, what they pay and how they order."""
+
+    user: object = field(default=None, compare=False, repr=False)
+    user_id: int | None = None
+    organisation_id: int | None = None
+    organisation_name: str = ""
+    organisation_kind: str = ""
+    organisation_path: tuple[int, ...] = ()
+    customer_tier: str = ""
+    roles: frozenset[str] = frozenset()
+    permissions: frozenset[str] = frozenset()
+    approval_limit: Decimal | None = None
+    channel: str = Channel.B2C
+    workflow: str = Workflow.RETAIL
+    site_id: int | None = None
+    site_name: str = ""
+    postcode: str = ""
+    postcode_area: str = ""
+    territory: str = ""
+    territory_name: str = ""
+    segments: frozenset[str] = frozenset()
+    professional: bool = False
+    organisations: tuple[tuple[int, str], ...] = ()
+    sites: tuple[tuple[int, str, str], ...] = ()
+    cache_key: str = ""
+
+    @property
+    def is_guest(self) -> bool:
+        return self.user_id is None
+
+    @property
+    def is_b2b(self) -> bool:
+        return self.channel == Channel.B2B
+
+    @property
+    def organisation(self) -> Organisation | None:
+        """The active organisation row (one query, on demand; the context itself stores its id)."""
+        if self.organisation_id is None:
+            return None
+        return Organisation.objects.get(pk=self.organisation_id)
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+    def with_user(self, user) -> "BuyerContext":
+        return dataclasses.replace(self, user=user)
+
+
+def _cache_key_for(**facts) -> str:
+    payload = json.dumps(facts, sort_keys=True, default=sorted)
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def _workflow_for(organisation: Organisation | None) -> tuple[str, str]:
+    if organisation is None:
+        return Channel.B2C, Workflow.RETAIL
+    if organisation.kind == OrganisationKind.DISTRIBUTOR:
+        return Channel.B2B, Workflow.DISTRIBUTOR
+    return Channel.B2B, Workflow.INSTITUTIONAL
+
+
+def _rule_segments(audience: str) -> list[Segment]:
+    return list(
+        Segment.objects.filter(is_active=True, kind=SegmentKind.RULE, audience=audience)
+        .prefetch_related(Prefetch("conditions", queryset=SegmentCondition.objects.order_by("id")))
+        .order_by("code")
+    )
+
+
+def _matching_rule_segments(model, pk: int, audience: str) -> set[str]:
+    """Evaluate every active rule segment for one organisation or consumer in a single query."""
+    segments = _rule_segments(audience)
+    if not segments:
+        return set()
+    annotations = {
+        f"seg_{i}": Case(
+            When(segment_q(s, list(s.conditions.all())), then=Value(True)),
+            default=Value(False),
+            output_field=BooleanValue(),
+        )
+        for i, s in enumerate(segments)
+    }
+    row = model.objects.filter(pk=pk).annotate(**annotations).values(*annotations).first() or {}
+    return {s.code for i, s in enumerate(segments) if row.get(f"seg_{i}")}
+
+
+def _assigned_segments(*, organisation_id=None, user_id=None) -> set[str]:
+    members = SegmentMembership.objects.filter(
+        segment__is_active=True, segment__kind__in=[SegmentKind.STATIC, SegmentKind.COMPUTED]
+    )
+    if organisation_id is not None:
+        members = members.filter(organisation_id=organisation_id)
+    else:
+        members = members.filter(user_id=user_id)
+    return set(members.values_list("segment__code", flat=True))
+
+
+def _guest_context() -> BuyerContext:
+    codes = {
+        s.code
+        for s in _rule_segments(Audience.CONSUMERS)
+        if guest_matches(list(s.conditions.all()))
+    }
+    facts = {"channel": Channel.B2C, "workflow": Workflow.RETAIL, "segments": codes}
+    return BuyerContext(
+        permissions=frozenset(),
+        segments=frozenset(codes),
+        cache_key=_cache_key_for(**facts, organisation=None, area="", professional=False),
+    )
+
+
+def _active_memberships(user) -> list[Membership]:
+    return list(
+        Membership.objects.filter(user=user, is_active=True, organisation__is_active=True)
+        .select_related("organisation__parent__parent__parent")
+        .order_by("id")
+    )
+
+
+def _consumer_context(user) -> BuyerContext:
+    region = region_for_area(user.postcode_area)
+    professional = user.is_registered_professional
+    codes = _matching_rule_segments(type(user), user.pk, Audience.CONSUMERS)
+    codes |= _assigned_segments(user_id=user.pk)
+    key = _cache_key_for(
+        channel=Channel.B2C,
+        workflow=Workflow.RETAIL,
+        organisation=None,
+        area=user.postcode_area,
+        territory=region.code if region else "",
+        segments=codes,
+        professional=professional,
+    )
+    return BuyerContext(
+        user_id=user.pk,
+        permissions=CONSUMER_PERMISSIONS,
+        postcode=user.postcode,
+        postcode_area=user.postcode_area,
+        territory=region.code if region else "",
+        territory_name=region.name if region else "",
+        segments=frozenset(codes),
+        professional=professional,
+        cache_key=key,
+    )
+
+
+def _organisation_context(user, membership: Membership, memberships, site_id) -> BuyerContext:
+    organisation = membership.organisation
+    sites = list(
+        Site.objects.filter(organisation=organisation, is_active=True).order_by("name", "id")
+    )
+    site = next((s for s in sites if s.pk == site_id), sites[0] if sites else None)
+    postcode = site.postcode if site else organisation.postcode
+    area = site.postcode_area if site else organisation.postcode_area
+    region = region_for_area(area)
+    channel, workflow = _workflow_for(organisation)
+    professional = organisation.professional_status == VerificationStatus.VERIFIED
+    path = (organisation.pk, *(a.pk for a in organisation.ancestors()))
+    codes = _matching_rule_segments(Organisation, organisation.pk, Audience.ORGANISATIONS)
+    codes |= _assigned_segments(organisation_id=organisation.pk)
+    key = _cache_key_for(
+        channel=channel,
+        workflow=workflow,
+        organisation=organisation.pk,
+        path=list(path),
+        area=area,
+        territory=region.code if region else "",
+        segments=codes,
+        professional=professional,
+    )
+    return BuyerContext(
+        user_id=user.pk,
+        organisation_id=organisation.pk,
+        organisation_name=organisation.name,
+        organisation_kind=organisation.kind,
+        organisation_path=path,
+        customer_tier=organisation.customer_tier,
+        roles=membership.roles,
+        permissions=permissions_for_roles(membership.roles),
+        approval_limit=membership.approval_limit,
+        channel=channel,
+        workflow=workflow,
+        site_id=site.pk if site else None,
+        site_name=site.name if site else "",
+        postcode=postcode,
+        postcode_area=area,
+        territory=region.code if region else "",
+        territory_name=region.name if region else "",
+        segments=frozenset(codes),
+        professional=professional,
+        organisations=tuple((m.organisation_id, m.organisation.name) for m in memberships),
+        sites=tuple((s.pk, s.name, s.postcode) for s in sites),
+        cache_key=key,
+    )
+
+
+def _compute(user, organisation_id, site_id) -> BuyerContext:
+    if user is None or not user.is_authenticated:
+        return _guest_context()
+    memberships = _active_memberships(user)
+    if not memberships:
+        return _consumer_context(user)
+    chosen = next((m for m in memberships if m.organisation_id == organisation_id), memberships[0])
+    return _organisation_context(user, chosen, memberships, site_id)
+
+
+def resolve(user, *, organisation=None, site=None) -> BuyerContext:
+    """Who is asking: the context for `user` buying for `organisation` with delivery to `site`.
+
+    An organisation the user is not an active member of is ignored (the default membership is used);
+    a site outside the active organisation is ignored (the first active site is used). Rights of two
+    organisations are never merged: the context is always about exactly one organisation or none.
+    """
+    organisation_id = getattr(organisation, "pk", organisation)
+    site_id = getattr(site, "pk", site)
+    authenticated = user is not None and user.is_authenticated
+    version = rules_version()
+    key = None
+    if version is not None:
+        who = user.pk if authenticated else "guest"
+        key = f"buyer-context:{version}:{who}:{organisation_id}:{site_id}"
+        cached = cache.get(key)
+        if cached is not None:
+            return cached.with_user(user if authenticated else None)
+    context = _compute(user if authenticated else None, organisation_id, site_id)
+    if key is not None:
+        cache.set(key, context, timeout=60 * 60)
+    return context.with_user(user if authenticated else None)

@@ -1,0 +1,28 @@
+"""The demo world that `make run` loads and every capability extends: organisations, people,
+segments (and, as they land, catalogues and prices). Loading is idempotent and all-or-nothing."""
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from accounts.models import Organisation
+from segments.models import Segment
+
+from .accounts import build_accounts
+from .people import DEMO_PASSWORD
+from .segments import build_segments
+
+__all__ = ["DEMO_PASSWORD", "DemoWorld", "load_demo_world"]
+
+
+@dataclass(frozen=True)
+class DemoWorld:
+    organisations: dict[str, Organisation]
+    segments: dict[str, Segment]
+
+
+def load_demo_world() -> DemoWorld:
+    """Create or bring up to date the whole demo world in one transaction."""
+    with transaction.atomic():
+        organisations = build_accounts()
+        segments = build_segments(organisations)
+    return DemoWorld(organisations=organisations, segments=segments)

@@ -1,0 +1,1 @@
+"""Reference data for territories: UK postcode areas and the default regions."""

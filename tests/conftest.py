@@ -1,0 +1,62 @@
+import os
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+
+
+def _clear_own_cache():
+    # django-redis: delete only this worker's prefixed keys, never the whole Redis database.
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    _clear_own_cache()
+    yield
+    _clear_own_cache()
+
+
+@pytest.fixture
+def requires_postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: set DATABASE_URL (see README, 'Running against PostgreSQL')")
+
+
+@pytest.fixture
+def requires_redis():
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("needs Redis: set REDIS_URL (see README, 'Running against PostgreSQL')")
+
+
+
+def _reload_reference_data():
+    """Reference rows loaded by migrations (postcode areas, regions) are back after a flush."""
+    import importlib
+
+    from django.apps import apps
+
+    from territories.models import PostcodeArea
+
+    if not PostcodeArea.objects.exists():
+        migration = importlib.import_module(
+            "territories.migrations.0002_postcode_areas_and_regions"
+        )
+        migration.load_areas_and_regions(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request, django_db_blocker):
+    """Transactional tests (live server, concurrency) end with a flush that empties every table;
+    the next test on the same worker finds the reference data restored before it starts."""
+    uses_db = request.node.get_closest_marker("django_db") is not None or any(
+        name in request.fixturenames
+        for name in ("db", "transactional_db", "live_server", "django_db_setup")
+    )
+    if uses_db:
+        with django_db_blocker.unblock():
+            _reload_reference_data()
+    yield
