@@ -5,8 +5,6 @@ An id from a URL is looked up in these querysets only, so another organisation's
 
 from django.db.models import Prefetch, QuerySet
 
-from segments.models import Segment
-
 from .models import Budget, CostCentre, Membership, Site
 
 
@@ -37,10 +35,3 @@ def organisation_cost_centres(*, buyer) -> QuerySet[CostCentre]:
         .prefetch_related(Prefetch("budgets", queryset=Budget.objects.order_by("-period_start")))
         .order_by("code")
     )
-
-
-def buyer_segments(*, buyer) -> list[Segment]:
-    """The segments the buyer belongs to, as rows (code and name), in code order."""
-    if not buyer.segments:
-        return []
-    return list(Segment.objects.filter(code__in=buyer.segments).order_by("code"))

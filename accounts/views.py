@@ -12,6 +12,7 @@ from django.views import View
 
 from segments.middleware import ACTIVE_ORGANISATION_SESSION_KEY, ACTIVE_SITE_SESSION_KEY
 from segments.resolver import resolve
+from segments.selectors import buyer_segments
 
 from . import services
 from .forms import (
@@ -27,7 +28,6 @@ from .forms import (
 from .mixins import OrganisationAdminRequiredMixin, PersonalPageMixin
 from .models import Budget, CostCentre, Membership, Role, Site, VerificationStatus
 from .selectors import (
-    buyer_segments,
     organisation_cost_centres,
     organisation_members,
     organisation_sites,

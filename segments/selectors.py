@@ -1,9 +1,10 @@
-"""Reads about segments for staff: why a buyer belongs to each segment.
+"""Reads about segments: the buyer's segments as rows, and for staff why each one applies.
 
 Whether a segment applies is the resolver's answer (`buyer.segments`); these functions only lay the
 evidence beside it — each condition of a rule segment with the buyer's actual value, or the
 membership row that put the buyer in a static or computed segment.
 """
+
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -66,10 +67,12 @@ def _organisation_facts(organisation: Organisation) -> dict[str, str]:
         ConditionField.POSTCODE_AREA: organisation.postcode_area or "no registered postcode",
         ConditionField.PARENT: (
             "within " + ", ".join(f"{a.name} (id {a.pk})" for a in ancestors)
-            if ancestors else "no parent organisation"
+            if ancestors
+            else "no parent organisation"
         ),
         ConditionField.PROFESSIONAL: (
-            "true (professional status verified)" if verified
+            "true (professional status verified)"
+            if verified
             else f"false (professional status: {organisation.get_professional_status_display()})"
         ),
     }
@@ -78,8 +81,11 @@ def _organisation_facts(organisation: Organisation) -> dict[str, str]:
 def _consumer_facts(user: User | None) -> dict[str, str]:
     if user is None:
         not_signed_in = "not signed in"
-        return {ConditionField.REGION: not_signed_in, ConditionField.POSTCODE_AREA: not_signed_in,
-                ConditionField.PROFESSIONAL: "false (not signed in)"}
+        return {
+            ConditionField.REGION: not_signed_in,
+            ConditionField.POSTCODE_AREA: not_signed_in,
+            ConditionField.PROFESSIONAL: "false (not signed in)",
+        }
     professional = (
         f"true ({user.get_regulator_display()} {user.registration_number}, verified)"
         if user.is_registered_professional
@@ -98,8 +104,11 @@ def _facts_for(buyer) -> tuple[str, dict[str, str], Q]:
         organisation = Organisation.objects.select_related("parent__parent__parent").get(
             pk=buyer.organisation_id
         )
-        return (Audience.ORGANISATIONS, _organisation_facts(organisation),
-                Q(organisation_id=organisation.pk))
+        return (
+            Audience.ORGANISATIONS,
+            _organisation_facts(organisation),
+            Q(organisation_id=organisation.pk),
+        )
     user = User.objects.filter(pk=buyer.user_id).first() if buyer.user_id else None
     return Audience.CONSUMERS, _consumer_facts(user), Q(user_id=buyer.user_id, user__isnull=False)
 
@@ -115,13 +124,19 @@ def _rule_explanation(segment: Segment, applies: bool, facts: dict[str, str]) ->
         for condition in segment.conditions.all()
     )
     reason = (
-        "Every condition holds." if applies
-        else "At least one condition does not hold." if evidence
+        "Every condition holds."
+        if applies
+        else "At least one condition does not hold."
+        if evidence
         else "A rule segment without conditions."
     )
     return SegmentExplanation(
-        code=segment.code, name=segment.name, kind=segment.get_kind_display(), applies=applies,
-        reason=reason, conditions=evidence,
+        code=segment.code,
+        name=segment.name,
+        kind=segment.get_kind_display(),
+        applies=applies,
+        reason=reason,
+        conditions=evidence,
     )
 
 
@@ -135,7 +150,10 @@ def _assigned_explanation(
     else:
         reason = "Assigned by staff."
     return SegmentExplanation(
-        code=segment.code, name=segment.name, kind=segment.get_kind_display(), applies=applies,
+        code=segment.code,
+        name=segment.name,
+        kind=segment.get_kind_display(),
+        applies=applies,
         reason=reason,
         member_note=member.note if member else "",
         member_since=member.created_at if member else None,
@@ -153,8 +171,7 @@ def segment_explanations(*, buyer) -> list[SegmentExplanation]:
         .order_by("code")
     )
     members = {
-        m.segment_id: m
-        for m in SegmentMembership.objects.filter(own_rows, segment__in=segments)
+        m.segment_id: m for m in SegmentMembership.objects.filter(own_rows, segment__in=segments)
     }
     explanations = []
     for segment in segments:
@@ -164,3 +181,10 @@ def segment_explanations(*, buyer) -> list[SegmentExplanation]:
         else:
             explanations.append(_assigned_explanation(segment, applies, members.get(segment.pk)))
     return sorted(explanations, key=lambda e: (not e.applies, e.code))
+
+
+def buyer_segments(*, buyer) -> list[Segment]:
+    """The segments the buyer belongs to, as rows (code and name), in code order."""
+    if not buyer.segments:
+        return []
+    return list(Segment.objects.filter(code__in=buyer.segments).order_by("code"))
