@@ -1,0 +1,134 @@
+"""Staff screens for the catalogue. Every save goes through catalog.services, so paths, validation
+and the rules version stay right whichever screen made the change."""
+
+from django import forms
+from django.contrib import admin, messages
+from simple_history.admin import SimpleHistoryAdmin
+
+from . import services
+from .models import Catalog, Category, Manufacturer, Product, RegulatoryStatus
+
+
+@admin.register(Category)
+class CategoryAdmin(SimpleHistoryAdmin):
+    list_display = ["indented_name", "slug", "parent", "position", "depth"]
+    search_fields = ["name", "slug"]
+    list_filter = ["depth"]
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["parent"]
+    readonly_fields = ["path", "depth"]
+
+    @admin.display(description="name", ordering="path")
+    def indented_name(self, category: Category) -> str:
+        return f"{'— ' * category.depth}{category.name}"
+
+    def save_model(self, request, obj, form, change):
+        services.category_save(category=obj)
+
+
+@admin.register(Manufacturer)
+class ManufacturerAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def save_model(self, request, obj, form, change):
+        services.manufacturer_save(manufacturer=obj)
+
+
+@admin.register(Product)
+class ProductAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "sku", "name", "gtin", "category", "manufacturer", "device_class", "regulatory_status",
+        "professional_only", "is_active",
+    ]
+    list_select_related = ["category", "manufacturer"]
+    search_fields = ["sku", "name", "gtin", "gmdn_code", "gmdn_term"]
+    list_filter = [
+        "regulatory_status", "device_class", "professional_only", "sterile", "single_use",
+        "contains_latex", "vat_category", "is_active",
+        ("manufacturer", admin.RelatedOnlyFieldListFilter),
+        ("category", admin.RelatedOnlyFieldListFilter),
+    ]
+    autocomplete_fields = ["category", "manufacturer"]
+    prepopulated_fields = {"slug": ["name", "sku"]}
+    actions = ["recall", "withdraw", "return_to_market"]
+    fieldsets = [
+        (None, {"fields": ["sku", "name", "slug", "category", "manufacturer", "is_active"]}),
+        ("Descriptions", {"fields": ["description", "plain_description", "image", "attributes"]}),
+        ("Regulatory", {"fields": [
+            "gtin", "device_class", "gmdn_code", "gmdn_term", "sterile", "single_use",
+            "contains_latex", "regulatory_status", "professional_only",
+        ]}),
+        ("Pack and tax", {"fields": [
+            "pack_size", "unit_of_measure", "vat_category", "vat_relief_item",
+        ]}),
+    ]
+
+    def save_model(self, request, obj, form, change):
+        services.product_save(product=obj)
+
+    def _set_status(self, request, queryset, status: str, verb: str):
+        for product in queryset:
+            services.product_set_regulatory_status(
+                product=product, status=status, reason=f"{verb} by {request.user}"
+            )
+        messages.success(request, f"{queryset.count()} product(s) {verb.lower()}.")
+
+    @admin.action(description="Recall selected products (leave sale at once)")
+    def recall(self, request, queryset):
+        self._set_status(request, queryset, RegulatoryStatus.RECALLED, "Recalled")
+
+    @admin.action(description="Withdraw selected products (leave sale at once)")
+    def withdraw(self, request, queryset):
+        self._set_status(request, queryset, RegulatoryStatus.WITHDRAWN, "Withdrawn")
+
+    @admin.action(description="Return selected products to the market")
+    def return_to_market(self, request, queryset):
+        self._set_status(request, queryset, RegulatoryStatus.ON_MARKET, "Returned to market")
+
+
+ASSORTMENT_AND_ASSIGNMENTS = (
+    "categories", "products", "excluded_categories", "excluded_products", "segments",
+    "organisations",
+)
+
+
+class CatalogForm(forms.ModelForm):
+    class Meta:
+        model = Catalog
+        fields = ["name", "code", "description", "is_active", *ASSORTMENT_AND_ASSIGNMENTS]
+
+    def clean(self):
+        cleaned = super().clean()
+        both = set(cleaned.get("products") or ()) & set(cleaned.get("excluded_products") or ())
+        if both:
+            names = ", ".join(sorted(p.sku for p in both))
+            raise forms.ValidationError(f"Included and excluded at once: {names}.")
+        return cleaned
+
+
+@admin.register(Catalog)
+class CatalogAdmin(SimpleHistoryAdmin):
+    form = CatalogForm
+    list_display = ["name", "code", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "code"]
+    prepopulated_fields = {"code": ["name"]}
+    filter_horizontal = list(ASSORTMENT_AND_ASSIGNMENTS)
+    fieldsets = [
+        (None, {"fields": ["name", "code", "description", "is_active"]}),
+        ("Assortment", {"fields": [
+            "categories", "products", "excluded_categories", "excluded_products",
+        ]}),
+        ("Assigned to", {"fields": ["segments", "organisations"]}),
+    ]
+
+    def save_model(self, request, obj, form, change):
+        services.catalog_save(catalog=obj)
+
+    def save_related(self, request, form, formsets, change):
+        services.catalog_save(
+            catalog=form.instance,
+            **{name: form.cleaned_data[name] for name in ASSORTMENT_AND_ASSIGNMENTS},
+        )

@@ -1,0 +1,212 @@
+"""Categories, products with the fields a medical-device buyer and regulator need, and catalogues:
+named assortments assigned to segments and organisations."""
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.text import slugify
+from simple_history.models import HistoricalRecords
+from stdnum import ean
+from stdnum.exceptions import ValidationError as StdnumError
+
+
+def validate_gtin(value: str) -> None:
+    """A GS1 GTIN (UDI-DI): 8, 12, 13 or 14 digits with a valid GS1 check digit."""
+    if not re.fullmatch(r"\d{8}|\d{12,14}", value or ""):
+        raise ValidationError("A GTIN has 8, 12, 13 or 14 digits.", code="invalid_gtin")
+    try:
+        ean.validate(value)
+    except StdnumError as exc:
+        raise ValidationError("This GTIN's check digit is wrong.", code="invalid_gtin") from exc
+
+
+class Category(models.Model):
+    """A node of the category tree. `path` (ids from the root, dot-separated) makes descendant
+    queries a single `startswith`."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    path = models.CharField(max_length=1000, editable=False, db_index=True, default="")
+    depth = models.PositiveSmallIntegerField(editable=False, default=0)
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        super().clean()
+        if not self.slug:
+            self.slug = slugify(self.name)
+        node = self.parent
+        while node is not None:
+            if self.pk and node.pk == self.pk:
+                raise ValidationError({"parent": "A category cannot sit below itself."})
+            node = node.parent
+
+    def compute_path(self) -> str:
+        """Set `path`/`depth` from the parent (needs a primary key)."""
+        prefix = self.parent.path if self.parent_id else ""
+        self.path = f"{prefix}{self.pk:06d}."
+        self.depth = self.path.count(".") - 1
+        return self.path
+
+
+class Manufacturer(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=140, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeviceClass(models.TextChoices):
+    I = "I", "Class I"  # noqa: E741
+    IS = "Is", "Class Is (sterile)"
+    IM = "Im", "Class Im (measuring)"
+    IIA = "IIa", "Class IIa"
+    IIB = "IIb", "Class IIb"
+    III = "III", "Class III"
+    AIMD = "AIMD", "Active implantable"
+    IVD = "IVD", "In vitro diagnostic"
+
+
+class RegulatoryStatus(models.TextChoices):
+    ON_MARKET = "on_market", "On the market"
+    FIELD_SAFETY_ACTION = "fsca", "Field safety corrective action in progress"
+    RECALLED = "recalled", "Recalled"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+SELLABLE_STATUSES = (RegulatoryStatus.ON_MARKET, RegulatoryStatus.FIELD_SAFETY_ACTION)
+
+
+class VatCategory(models.TextChoices):
+    STANDARD = "standard", "Standard rate"
+    REDUCED = "reduced", "Reduced rate"
+    ZERO = "zero", "Zero rate"
+    RELIEF = "relief", "Standard rate, zero-rated for eligible disabled people"
+
+
+class UnitOfMeasure(models.TextChoices):
+    EACH = "each", "Each"
+    PACK = "pack", "Pack"
+    BOX = "box", "Box"
+    CASE = "case", "Case"
+    ROLL = "roll", "Roll"
+    PAIR = "pair", "Pair"
+
+
+class Product(models.Model):
+    sku = models.CharField("SKU", max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=220, unique=True)
+    description = models.TextField(blank=True)
+    plain_description = models.TextField(
+        blank=True, help_text="Plain-language description shown to retail customers."
+    )
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    manufacturer = models.ForeignKey(
+        Manufacturer, on_delete=models.PROTECT, related_name="products"
+    )
+    gtin = models.CharField("GTIN / UDI-DI", max_length=14, unique=True, validators=[validate_gtin])
+    device_class = models.CharField(max_length=5, choices=DeviceClass.choices)
+    gmdn_code = models.CharField("GMDN code", max_length=10, blank=True)
+    gmdn_term = models.CharField("GMDN term", max_length=200, blank=True)
+    sterile = models.BooleanField(default=False)
+    single_use = models.BooleanField(default=False)
+    contains_latex = models.BooleanField(default=False)
+    pack_size = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    unit_of_measure = models.CharField(
+        max_length=8, choices=UnitOfMeasure.choices, default=UnitOfMeasure.EACH
+    )
+    regulatory_status = models.CharField(
+        max_length=10, choices=RegulatoryStatus.choices, default=RegulatoryStatus.ON_MARKET
+    )
+    vat_category = models.CharField(
+        max_length=10, choices=VatCategory.choices, default=VatCategory.STANDARD
+    )
+    vat_relief_item = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The legal item under which the product is eligible for VAT relief.",
+    )
+    professional_only = models.BooleanField(default=False)
+    attributes = models.JSONField(default=dict, blank=True)
+    image = models.FileField(upload_to="products/", blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name", "sku"]
+        indexes = [models.Index(fields=["is_active", "regulatory_status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(pack_size__gte=1), name="product_pack_size_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(vat_category="relief") | ~Q(vat_relief_item=""),
+                name="product_relief_has_legal_item",
+                violation_error_message="A relief-eligible product needs its legal item.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sku})"
+
+    def clean(self):
+        super().clean()
+        self.sku = (self.sku or "").strip().upper()
+        if not self.slug and self.name:
+            self.slug = slugify(f"{self.name}-{self.sku}")
+        if self.vat_category == VatCategory.RELIEF and not self.vat_relief_item:
+            raise ValidationError(
+                {"vat_relief_item": "A relief-eligible product needs its legal item."}
+            )
+
+    @property
+    def is_sellable(self) -> bool:
+        return self.is_active and self.regulatory_status in SELLABLE_STATUSES
+
+
+class Catalog(models.Model):
+    """A named assortment: categories (with their descendants) and products, minus exclusions,
+    assigned to segments and/or organisations (an organisation's assignment covers its children)."""
+
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    categories = models.ManyToManyField(Category, blank=True, related_name="catalogs")
+    products = models.ManyToManyField(Product, blank=True, related_name="catalogs")
+    excluded_categories = models.ManyToManyField(
+        Category, blank=True, related_name="excluded_from_catalogs"
+    )
+    excluded_products = models.ManyToManyField(
+        Product, blank=True, related_name="excluded_from_catalogs"
+    )
+    segments = models.ManyToManyField("segments.Segment", blank=True, related_name="catalogs")
+    organisations = models.ManyToManyField(
+        "accounts.Organisation", blank=True, related_name="catalogs"
+    )
+    history = HistoricalRecords(m2m_fields=[])
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,97 @@
+"""An NHS buyer and a retail consumer open the same category page in a real browser and each sees
+their own catalogue: a B2B table with ex-VAT prices, or picture cards with VAT-inclusive prices."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.catalog.world import build_world
+from tests.factories.accounts import DEMO_PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason=f"needs Debian's Chromium at {CHROMIUM} (apt-get install chromium)",
+    ),
+]
+
+
+@pytest.fixture
+def page():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        yield context.new_page()
+        context.close()
+        browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def _sign_in(page, base_url, email):
+    page.goto(f"{base_url}/account/login/")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
+def _sign_out(page):
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state()
+
+
+def test_an_nhs_buyer_and_a_retail_consumer_see_their_own_wound_care_page(page, live_server):
+    world = build_world()
+    silver, foam = world.products["silver"], world.products["foam"]
+    url = f"{live_server.url}/catalogue/c/wound-care/"
+
+    _sign_in(page, live_server.url, "nhs.buyer@demo.test")
+    page.goto(url)
+    page.screenshot(path=str(ARTIFACTS / "catalogue-nhs-buyer-wound-care.png"), full_page=True)
+    table = page.locator("table.product-table")
+    assert table.is_visible()
+    assert table.locator(f"tr[data-sku='{silver.sku}']").is_visible()
+    assert silver.gtin in table.locator(f"tr[data-sku='{silver.sku}']").inner_text()
+    assert "ex VAT" in table.inner_text() and "£10.00" in table.inner_text()
+    assert page.locator(".product-card").count() == 0
+    assert page.locator("[data-sku]").count() == 5
+
+    page.get_by_label("Class III").check()
+    page.wait_for_url("**class=III**")
+    page.screenshot(path=str(ARTIFACTS / "catalogue-nhs-buyer-class-iii.png"), full_page=True)
+    assert page.locator("[data-sku]").all_inner_texts() and page.locator("[data-sku]").count() == 1
+    _sign_out(page)
+
+    _sign_in(page, live_server.url, "patient@demo.test")
+    page.goto(url)
+    page.screenshot(path=str(ARTIFACTS / "catalogue-patient-wound-care.png"), full_page=True)
+    cards = page.locator(".product-card")
+    assert cards.count() == 2
+    assert page.locator(f"[data-sku='{foam.sku}'] img").is_visible()
+    assert "£17.99" in cards.first.inner_text() and "inc VAT" in cards.first.inner_text()
+    assert page.locator("table.product-table").count() == 0
+    main = page.inner_text("main")
+    assert silver.name not in main and silver.sku not in main
+    assert "Surgical instruments" not in main
+
+    response = page.goto(f"{live_server.url}/catalogue/p/{silver.slug}/")
+    assert response.status == 404
