@@ -1,0 +1,16 @@
+"""The one error type of ordering: something the buyer can fix or must be told, with a code."""
+
+
+class OrderError(Exception):
+    """A refused cart change, checkout or transition. `rows` carries per-row messages of a quick
+    order; `review` the fresh checkout review when prices changed and must be confirmed."""
+
+    def __init__(self, code: str, message: str, *, rows=None, review=None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.rows = rows or {}
+        self.review = review
+
+    def __str__(self) -> str:
+        return self.message

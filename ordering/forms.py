@@ -1,0 +1,103 @@
+"""Forms of the cart and checkout pages: they parse input only; services decide."""
+
+import datetime
+
+from django import forms
+
+
+class AddToCartForm(forms.Form):
+    product = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    quantity = forms.IntegerField(min_value=1, max_value=100000, initial=1)
+
+
+class QuickOrderForm(forms.Form):
+    lines = forms.CharField(
+        label="SKU and quantity, one per line", required=False,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+        help_text="For example: WC-10422 20",
+    )
+    file = forms.FileField(
+        label="Or upload a CSV file", required=False,
+        help_text="Two columns, sku and quantity, with or without a header row.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("lines", "").strip() and not data.get("file"):
+            raise forms.ValidationError("Paste some lines or choose a CSV file.")
+        return data
+
+
+class AddressForm(forms.Form):
+    name = forms.CharField(label="Full name", max_length=150)
+    address = forms.CharField(label="Address", widget=forms.Textarea(attrs={"rows": 3}))
+    postcode = forms.CharField(label="Postcode", max_length=8)
+
+
+class ReliefForm(forms.Form):
+    """The VAT-relief declaration: its own page and its own tick, apart from placing the order."""
+
+    claim = forms.ChoiceField(
+        label="Do you want to claim VAT relief on the eligible items?",
+        choices=[("yes", "Yes, I am eligible or buying for someone who is"),
+                 ("no", "No, pay VAT")],
+        widget=forms.RadioSelect,
+    )
+    full_name = forms.CharField(label="Name of the disabled person", max_length=150,
+                                required=False)
+    address = forms.CharField(label="Their address", required=False,
+                              widget=forms.Textarea(attrs={"rows": 3}))
+    condition = forms.CharField(label="Their condition or disability", max_length=250,
+                                required=False)
+    signed_on_behalf = forms.BooleanField(
+        label="I am signing on behalf of this person", required=False
+    )
+    signer_name = forms.CharField(label="Your name", max_length=150, required=False)
+    signer_relationship = forms.CharField(
+        label="Your relationship to them", max_length=80, required=False,
+        help_text="For example: parent, carer, partner.",
+    )
+    confirmed = forms.BooleanField(
+        label=("I declare that the information above is correct and that the goods are for the "
+               "personal or domestic use of the person named."),
+        required=False,
+    )
+
+
+class PaymentForm(forms.Form):
+    card_number = forms.CharField(label="Card number", max_length=23)
+    token = forms.CharField(widget=forms.HiddenInput)
+
+
+class InstitutionalForm(forms.Form):
+    po_number = forms.CharField(label="PO number", max_length=40, required=False)
+    cost_centre = forms.TypedChoiceField(label="Cost centre", coerce=int, required=False,
+                                         empty_value=None)
+    requested_delivery_date = forms.DateField(
+        label="Requested delivery date", required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    contract = forms.TypedChoiceField(label="Contract", coerce=int, required=False,
+                                      empty_value=None)
+    token = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, cost_centres=(), contracts=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cost_centre"].choices = [("", "Choose…")] + [
+            (c.pk, f"{c.code} {c.name}") for c in cost_centres
+        ]
+        self.fields["contract"].choices = [("", "Best price for each line")] + [
+            (c.pk, str(c)) for c in contracts
+        ]
+        if not self.is_bound:
+            self.fields["requested_delivery_date"].initial = (
+                datetime.date.today() + datetime.timedelta(days=7)
+            )
+
+
+class RoutedAnswerForm(forms.Form):
+    expected_delivery_date = forms.DateField(
+        label="Expected delivery date", required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    reason = forms.CharField(label="Reason for declining", required=False, max_length=500)

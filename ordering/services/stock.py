@@ -1,0 +1,31 @@
+"""Stock reservation and release under row locks (PostgreSQL `SELECT … FOR UPDATE`), rows always
+locked in primary-key order so two checkouts never deadlock."""
+
+from django.db.models import F
+
+from ..models import Stock
+
+
+def stock_reserve(wanted: dict[int, int]) -> dict[int, int]:
+    """Reserve up to `wanted[product_id]` units of each product; returns the units reserved
+    (a product without a stock row has none). Call inside a transaction."""
+    if not wanted:
+        return {}
+    rows = list(
+        Stock.objects.select_for_update().filter(product_id__in=list(wanted)).order_by("pk")
+    )
+    reserved = {}
+    for row in rows:
+        take = max(0, min(row.on_hand - row.reserved, wanted[row.product_id]))
+        row.reserved += take
+        reserved[row.product_id] = take
+    Stock.objects.bulk_update([r for r in rows if reserved[r.product_id]], ["reserved"])
+    return {product_id: reserved.get(product_id, 0) for product_id in wanted}
+
+
+def stock_release(released: dict[int, int]) -> None:
+    """Give back reserved units (an order cancelled, rejected or declined)."""
+    released = {pid: q for pid, q in released.items() if q}
+    locked = Stock.objects.select_for_update().filter(product_id__in=list(released))
+    for row in locked.order_by("pk").only("pk", "product_id"):
+        Stock.objects.filter(pk=row.pk).update(reserved=F("reserved") - released[row.product_id])

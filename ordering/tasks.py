@@ -1,0 +1,72 @@
+"""Celery tasks of ordering: allocate arriving stock, and email the people an order concerns.
+They call services and selectors; the rules live there."""
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db.models import Q
+
+from accounts.models import Membership, User
+
+from .models import Order
+from .services.allocation import allocation_run, stock_receive
+
+SUBJECTS = {
+    "approval_requested": "Order {number} is waiting for your approval",
+    "approved": "Order {number} was approved",
+    "rejected": "Order {number} was rejected",
+    "confirmed": "Order {number} is confirmed",
+    "routed": "Order {number} was routed to you",
+    "routed_accepted": "Order {number} was accepted by {fulfiller}",
+    "routed_declined": "Order {number} was declined by {fulfiller}",
+    "backorder_allocated": "Stock was allocated to order {number}",
+}
+
+
+def _emails(order: Order, event: str, to_user_id=None) -> list[str]:
+    if to_user_id:
+        return list(User.objects.filter(pk=to_user_id).values_list("email", flat=True))
+    if event == "approval_requested":
+        members = Membership.objects.filter(
+            Q(is_approver=True) | Q(is_budget_holder=True),
+            organisation_id=order.organisation_id, is_active=True,
+        ).exclude(user_id=order.placed_by_id)
+        return sorted(members.values_list("user__email", flat=True))
+    if event == "routed":
+        return sorted(
+            Membership.objects.filter(organisation_id=order.fulfiller_id, is_active=True,
+                                      is_buyer=True).values_list("user__email", flat=True)
+        )
+    return [order.placed_by.email]
+
+
+@shared_task
+def order_notify(order_id: int, event: str, **details) -> int:
+    """Email everyone the event concerns; returns the number of recipients."""
+    order = Order.objects.select_related("placed_by", "fulfiller").filter(pk=order_id).first()
+    if order is None:
+        return 0
+    recipients = _emails(order, event, details.get("to_user_id"))
+    if not recipients:
+        return 0
+    fulfiller = order.fulfiller.name if order.fulfiller else ""
+    subject = SUBJECTS[event].format(number=order.number, fulfiller=fulfiller)
+    lines = [
+        subject + ".",
+        f"Total: {order.currency} {order.total_net} ex VAT ({order.total_gross} inc VAT).",
+    ]
+    if details.get("comment"):
+        lines.append(f"Comment: {details['comment']}")
+    if order.decline_reason and event == "routed_declined":
+        lines.append(f"Reason: {order.decline_reason}")
+    if order.expected_delivery_date and event == "routed_accepted":
+        lines.append(f"Expected delivery: {order.expected_delivery_date:%d %b %Y}")
+    send_mail(subject, "\n".join(lines), settings.DEFAULT_FROM_EMAIL, recipients)
+    return len(recipients)
+
+
+@shared_task
+def stock_arrived(product_id: int, quantity: int, policy: str | None = None) -> int:
+    """Book an arrival and allocate it to backorders; returns the units allocated."""
+    stock_receive(product_id=product_id, quantity=quantity)
+    return sum(a.quantity for a in allocation_run(product_id=product_id, policy=policy))

@@ -1,0 +1,421 @@
+"""Cart, checkout, orders, approvals and routed-order pages. Each view parses input, calls one
+service or selector with `request.buyer`, and renders. Checkout pages of another workflow are
+404: a retail consumer never meets an institutional checkout, nor the reverse."""
+
+import csv
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_POST
+
+from accounts.selectors import organisation_cost_centres
+from segments.resolver import Workflow
+
+from .errors import OrderError
+from .forms import (
+    AddressForm,
+    AddToCartForm,
+    InstitutionalForm,
+    PaymentForm,
+    QuickOrderForm,
+    ReliefForm,
+    RoutedAnswerForm,
+)
+from .models import OrderState
+from .rules import allowed_actions
+from .selectors import (
+    approval_queue,
+    order_for,
+    order_list,
+    routed_order_for,
+    routed_orders_for,
+)
+from .services.approvals import order_approve, order_cancel, order_escalate, order_reject
+from .services.carts import (
+    cart_add,
+    cart_line_update,
+    quick_order_add,
+    quick_order_rows_from_csv,
+    quick_order_rows_from_text,
+)
+from .services.checkout import (
+    Declaration,
+    DeliveryAddress,
+    InstitutionalDetails,
+    checkout_distributor,
+    checkout_institutional,
+    checkout_retail,
+    checkout_review,
+    contracts_for,
+)
+from .services.routing import routed_order_accept, routed_order_decline
+from .workflows import workflow_for
+
+ADDRESS_KEY = "ordering:retail-address"
+DECLARATION_KEY = "ordering:relief-declaration"
+ORDERS_PAGE = 50
+
+
+def buyer_page(view):
+    """Signed-in, personal: never cached by a shared cache."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        patch_cache_control(response, private=True, no_cache=True, max_age=0)
+        return response
+
+    return wrapper
+
+
+def for_workflow(*names):
+    """Only buyers of these workflows find the page; everyone else gets 404."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.buyer.workflow not in names:
+                raise Http404("No such page.")
+            return view(request, *args, **kwargs)
+
+        return buyer_page(wrapper)
+
+    return decorate
+
+
+def _back(request, fallback: str):
+    target = request.POST.get("next", "")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else fallback)
+
+
+# Cart ----------------------------------------------------------------------------------------
+
+
+@buyer_page
+def cart_detail(request):
+    review = checkout_review(buyer=request.buyer)
+    return render(request, "ordering/cart.html", {
+        "review": review, "workflow": workflow_for(request.buyer),
+        "quick_form": QuickOrderForm(),
+    })
+
+
+@require_POST
+@buyer_page
+def cart_add_view(request):
+    form = AddToCartForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter a quantity of at least 1.")
+        return _back(request, reverse("cart"))
+    try:
+        line = cart_add(buyer=request.buyer, product_id=form.cleaned_data["product"],
+                        quantity=form.cleaned_data["quantity"])
+    except OrderError as error:
+        messages.error(request, error.message)
+        return _back(request, reverse("cart"))
+    messages.success(request, f"Added to your cart ({line.quantity} in total).")
+    return _back(request, reverse("cart"))
+
+
+@require_POST
+@buyer_page
+def cart_line_view(request, line_id: int):
+    try:
+        cart_line_update(buyer=request.buyer, line_id=line_id,
+                         quantity=request.POST.get("quantity", ""))
+    except OrderError as error:
+        messages.error(request, error.message)
+    return redirect("cart")
+
+
+@buyer_page
+def quick_order(request):
+    form = QuickOrderForm(request.POST or None, request.FILES or None)
+    row_errors = {}
+    if request.method == "POST" and form.is_valid():
+        try:
+            upload = form.cleaned_data.get("file")
+            rows = (quick_order_rows_from_csv(upload.read()) if upload
+                    else quick_order_rows_from_text(form.cleaned_data["lines"]))
+            added = quick_order_add(buyer=request.buyer, rows=rows)
+        except OrderError as error:
+            form.add_error(None, error.message)
+            row_errors = error.rows
+        else:
+            messages.success(request, f"{added} line(s) added to your cart.")
+            return redirect("cart")
+    status = 422 if request.method == "POST" else 200
+    return render(request, "ordering/quick_order.html",
+                  {"form": form, "row_errors": sorted(row_errors.items())}, status=status)
+
+
+@buyer_page
+def checkout_start(request):
+    names = {Workflow.RETAIL: "checkout_retail_address",
+             Workflow.INSTITUTIONAL: "checkout_institutional",
+             Workflow.DISTRIBUTOR: "checkout_distributor"}
+    return redirect(names[request.buyer.workflow])
+
+
+# Retail checkout ------------------------------------------------------------------------------
+
+
+@for_workflow(Workflow.RETAIL)
+def retail_address(request):
+    user = request.user
+    initial = request.session.get(ADDRESS_KEY) or {"name": user.full_name,
+                                                   "postcode": user.postcode}
+    form = AddressForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        request.session[ADDRESS_KEY] = form.cleaned_data
+        review = checkout_review(buyer=request.buyer)
+        return redirect("checkout_retail_relief" if review.relief_eligible
+                        else "checkout_retail_payment")
+    return render(request, "ordering/retail_address.html",
+                  {"form": form, "workflow": workflow_for(request.buyer)})
+
+
+def _declaration_from(data: dict) -> Declaration:
+    return Declaration(
+        full_name=data["full_name"], address=data["address"], condition=data["condition"],
+        confirmed=data["confirmed"], signed_on_behalf=data["signed_on_behalf"],
+        signer_name=data["signer_name"], signer_relationship=data["signer_relationship"],
+    )
+
+
+def _declaration_problem(declaration: Declaration) -> str:
+    if not (declaration.full_name.strip() and declaration.address.strip()
+            and declaration.condition.strip()):
+        return "Give the disabled person's name, address and condition."
+    if declaration.signed_on_behalf and not (declaration.signer_name.strip()
+                                             and declaration.signer_relationship.strip()):
+        return "When you sign for someone else, give your name and your relationship to them."
+    if not declaration.confirmed:
+        return "Tick the declaration to claim VAT relief."
+    return ""
+
+
+@for_workflow(Workflow.RETAIL)
+def retail_relief(request):
+    review = checkout_review(buyer=request.buyer)
+    if not review.relief_eligible:
+        return redirect("checkout_retail_payment")
+    form = ReliefForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if form.cleaned_data["claim"] == "no":
+            request.session.pop(DECLARATION_KEY, None)
+            return redirect("checkout_retail_payment")
+        declaration = _declaration_from(form.cleaned_data)
+        problem = _declaration_problem(declaration)
+        if not problem:
+            request.session[DECLARATION_KEY] = {
+                k: v for k, v in form.cleaned_data.items() if k != "claim"
+            }
+            return redirect("checkout_retail_payment")
+        form.add_error(None, problem)
+    return render(request, "ordering/retail_relief.html", {
+        "form": form, "review": review, "workflow": workflow_for(request.buyer),
+    })
+
+
+@for_workflow(Workflow.RETAIL)
+def retail_payment(request):
+    address = request.session.get(ADDRESS_KEY)
+    if not address:
+        return redirect("checkout_retail_address")
+    saved = request.session.get(DECLARATION_KEY)
+    declaration = _declaration_from(saved) if saved else None
+    review = checkout_review(buyer=request.buyer, relief=declaration is not None)
+    form = PaymentForm(request.POST or None, initial={"token": review.price_token})
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = checkout_retail(
+                buyer=request.buyer, address=DeliveryAddress(**address),
+                card_number=form.cleaned_data["card_number"],
+                expected_token=form.cleaned_data["token"], declaration=declaration,
+            )
+        except OrderError as error:
+            form.add_error(None, error.message)
+            if error.review is not None:
+                review = error.review
+                form = PaymentForm(initial={"token": review.price_token})
+                form.add_error(None, error.message)
+        else:
+            request.session.pop(ADDRESS_KEY, None)
+            request.session.pop(DECLARATION_KEY, None)
+            messages.success(request, f"Thank you: order {order.number} is confirmed.")
+            return redirect("order_detail", number=order.number)
+    return render(request, "ordering/retail_payment.html", {
+        "form": form, "review": review, "address": address, "declaration": declaration,
+        "workflow": workflow_for(request.buyer),
+    })
+
+
+# Institutional and distributor checkout -------------------------------------------------------
+
+
+def _line_sites(request, review) -> dict[int, int]:
+    chosen = {}
+    for line in review.lines:
+        raw = request.POST.get(f"site-{line.cart_line_id}", "")
+        if raw.isdigit():
+            chosen[line.cart_line_id] = int(raw)
+    return chosen
+
+
+def _organisation_checkout(request, place, template_name):
+    buyer = request.buyer
+    cost_centres = [c for c in organisation_cost_centres(buyer=buyer) if c.is_active]
+    contracts = list(contracts_for(buyer))
+    form = InstitutionalForm(request.POST or None, cost_centres=cost_centres,
+                             contracts=contracts if len(contracts) > 1 else ())
+    line_sites, contract_id = {}, None
+    if request.method == "POST":
+        initial_review = checkout_review(buyer=buyer)
+        line_sites = _line_sites(request, initial_review)
+        if form.is_valid():
+            contract_id = form.cleaned_data["contract"]
+    try:
+        review = checkout_review(buyer=buyer, contract_id=contract_id, line_sites=line_sites)
+    except OrderError as error:
+        messages.error(request, error.message)
+        return redirect("cart")
+    if request.method == "POST" and form.is_valid() and "place" in request.POST:
+        details = InstitutionalDetails(
+            po_number=form.cleaned_data["po_number"],
+            cost_centre_id=form.cleaned_data["cost_centre"],
+            requested_delivery_date=form.cleaned_data["requested_delivery_date"],
+            contract_id=contract_id, line_sites=line_sites,
+        )
+        try:
+            orders = place(buyer=buyer, details=details,
+                           expected_token=form.cleaned_data["token"])
+        except OrderError as error:
+            form.add_error(None, error.message)
+            review = error.review or review
+        else:
+            for order in orders:
+                messages.success(request, f"Order {order.number}: {order.get_state_display()}.")
+            return redirect("order_detail", number=orders[0].number)
+    total = review.net
+    category_paths = [line.product.category.path for line in review.lines if line.product]
+    workflow = workflow_for(buyer, total=total, category_paths=category_paths)
+    return render(request, template_name, {
+        "form": form, "review": review, "workflow": workflow, "token": review.price_token,
+        "line_sites": {line.cart_line_id: line.site_id for line in review.lines},
+    })
+
+
+@for_workflow(Workflow.INSTITUTIONAL)
+def institutional_checkout(request):
+    return _organisation_checkout(request, checkout_institutional, "ordering/checkout_org.html")
+
+
+@for_workflow(Workflow.DISTRIBUTOR)
+def distributor_checkout(request):
+    return _organisation_checkout(request, checkout_distributor, "ordering/checkout_org.html")
+
+
+# Orders -------------------------------------------------------------------------------------
+
+
+@buyer_page
+def orders(request):
+    rows = list(order_list(request.buyer)[:ORDERS_PAGE])
+    return render(request, "ordering/order_list.html", {"orders": rows})
+
+
+@buyer_page
+def orders_export(request):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="orders.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["number", "placed_at", "placed_by", "state", "po_number", "cost_centre",
+                     "fulfiller", "currency", "total_net", "total_vat", "total_gross"])
+    for order in order_list(request.buyer).iterator(chunk_size=500):
+        writer.writerow([
+            order.number, order.placed_at.isoformat(), order.placed_by.email, order.state,
+            order.po_number, order.cost_centre.code if order.cost_centre else "",
+            order.fulfiller.name if order.fulfiller else "", order.currency, order.total_net,
+            order.total_vat, order.total_gross,
+        ])
+    return response
+
+
+@buyer_page
+def order_detail(request, number: str):
+    order = order_for(request.buyer, number)
+    return render(request, "ordering/order_detail.html", {
+        "order": order, "actions": allowed_actions(order, request.buyer),
+        "pending": order.state == OrderState.PENDING_APPROVAL,
+    })
+
+
+ORDER_ACTIONS = {
+    "approve": lambda order, buyer, comment: order_approve(order=order, actor_buyer=buyer,
+                                                           comment=comment),
+    "reject": lambda order, buyer, comment: order_reject(order=order, actor_buyer=buyer,
+                                                         comment=comment),
+    "cancel": lambda order, buyer, comment: order_cancel(order=order, actor_buyer=buyer,
+                                                         comment=comment),
+    "escalate": lambda order, buyer, comment: order_escalate(order=order, actor_buyer=buyer),
+}
+
+
+@require_POST
+@buyer_page
+def order_action(request, number: str, action: str):
+    order = order_for(request.buyer, number)
+    act = ORDER_ACTIONS.get(action)
+    if act is None:
+        raise Http404("No such action.")
+    try:
+        act(order, request.buyer, request.POST.get("comment", ""))
+    except OrderError as error:
+        messages.error(request, error.message)
+        return redirect("order_detail", number=number)
+    messages.success(request, f"Order {number}: {action} done.")
+    return redirect("order_detail", number=number)
+
+
+@buyer_page
+def approvals(request):
+    return render(request, "ordering/approval_queue.html",
+                  {"orders": list(approval_queue(request.buyer)[:ORDERS_PAGE])})
+
+
+# Routed orders (distributor portal) ---------------------------------------------------------
+
+
+@for_workflow(Workflow.DISTRIBUTOR)
+def routed_orders(request):
+    rows = list(routed_orders_for(request.buyer)[:ORDERS_PAGE])
+    return render(request, "ordering/routed_list.html", {"orders": rows})
+
+
+@for_workflow(Workflow.DISTRIBUTOR)
+def routed_order(request, number: str):
+    order = routed_order_for(request.buyer, number)
+    form = RoutedAnswerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if request.POST.get("answer") == "accept":
+                routed_order_accept(
+                    order=order, actor_buyer=request.buyer,
+                    expected_delivery_date=form.cleaned_data["expected_delivery_date"],
+                )
+            else:
+                routed_order_decline(order=order, actor_buyer=request.buyer,
+                                     reason=form.cleaned_data["reason"])
+        except OrderError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Your answer on {order.number} was sent to the buyer.")
+            return redirect("routed_order", number=number)
+    return render(request, "ordering/routed_detail.html", {"order": order, "form": form})
