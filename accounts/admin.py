@@ -382,3 +382,64 @@ class UserAdmin(DjangoUserAdmin):
             opts=self.model._meta,
             organisation_shown=lambda organisation_id: may_view(request, organisation_id),
         )
+
+
+# API keys: staff issue them for any organisation they manage, with every scope -------------------
+
+from django import forms  # noqa: E402
+from django.template.response import TemplateResponse  # noqa: E402
+
+from storefront.api.services import api_key_issue, api_key_revoke  # noqa: E402
+
+from .keys import ApiKey, ApiScope  # noqa: E402
+
+
+class ApiKeyAdminForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=ApiScope.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ("organisation", "user", "name", "scopes", "expires_at")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(OrganisationScopedAdmin):
+    """Issue (the token is shown once, on the page after saving), inspect and revoke keys. An issued
+    key is never edited: revoke it and issue another."""
+
+    form = ApiKeyAdminForm
+    list_display = (
+        "name", "prefix", "organisation", "user", "scopes", "last_used_at", "revoked_at",
+    )
+    list_filter = ("revoked_at",)
+    search_fields = ("name", "prefix", "organisation__name", "user__email")
+    list_select_related = ("organisation", "user")
+    autocomplete_fields = ("organisation", "user")
+    actions = ("revoke_keys",)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return ("organisation", "user", "name", "scopes", "expires_at", "prefix", "created_by",
+                "created_at", "last_used_at", "revoked_at")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        _, request._issued_api_token = api_key_issue(key=obj, created_by=request.user)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return TemplateResponse(request, "accounts/api_key_issued.html", {
+            "key": obj, "token": request._issued_api_token, "in_admin": True,
+        })
+
+    @admin.action(description="Revoke the selected keys", permissions=["change"])
+    def revoke_keys(self, request, queryset):
+        keys = list(queryset)
+        for key in keys:
+            api_key_revoke(key=key)
+        self.message_user(request, f"Revoked {len(keys)} keys.", messages.SUCCESS)

@@ -443,3 +443,5 @@ class Budget(models.Model):
             ).exclude(pk=self.pk)
             if overlapping.exists():
                 raise ValidationError("This period overlaps another budget of the cost centre.")
+
+from .keys import ApiKey, IdempotencyRecord  # noqa: E402,F401

@@ -1,9 +1,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import views, views_api_keys
 
 urlpatterns = [
+    path("api-keys/", views_api_keys.ApiKeyListView.as_view(), name="api_key_list"),
+    path("api-keys/issue/", views_api_keys.ApiKeyIssueView.as_view(), name="api_key_issue"),
+    path(
+        "api-keys/<int:pk>/revoke/",
+        views_api_keys.ApiKeyRevokeView.as_view(),
+        name="api_key_revoke",
+    ),
     path("", views.AccountView.as_view(), name="account"),
     path("login/", views.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -1,0 +1,160 @@
+"""API keys of organisations and the idempotency records of their POST requests.
+
+A key is bound to one organisation and acts as one of its members with a subset of that member's
+rights (its scopes). Only a prefix (for lookup) and a SHA-256 digest of the secret are stored; the
+secret itself is shown once, when the key is issued.
+"""
+
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class ApiScope(models.TextChoices):
+    CATALOGUE_READ = "catalogue:read", "Read the catalogue, prices, contracts and quotes"
+    ORDERS_WRITE = "orders:write", "Place and follow orders"
+    PRICES_IMPORT = "prices:import", "Import prices into price lists (issued by staff only)"
+
+
+# Scopes an organisation admin may grant in the storefront; staff may grant every scope.
+SELF_SERVICE_SCOPES = (ApiScope.CATALOGUE_READ, ApiScope.ORDERS_WRITE)
+
+KEY_PREFIX_LENGTH = 12
+
+
+def secret_digest(secret: str) -> str:
+    """SHA-256 of a key's secret. Secrets are 256 random bits, so a fast digest is safe here."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiKey(models.Model):
+    """An organisation's key for its ERP: named, scoped, revocable, optionally expiring."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="api_keys"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="api_keys",
+        verbose_name="acts as",
+        help_text="The member whose roles the key carries; it stops working when they leave.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who issued the key (an organisation admin, or staff in the admin).",
+    )
+    name = models.CharField(max_length=80, help_text="What the key is for, e.g. 'Oracle ERP'.")
+    prefix = models.CharField(max_length=KEY_PREFIX_LENGTH, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["organisation", "-created_at"]
+        verbose_name = "API key"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "name"],
+                condition=Q(revoked_at__isnull=True),
+                name="api_key_live_name_unique_per_organisation",
+                violation_error_message="This organisation already has a live key with that name.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def clean(self):
+        super().clean()
+        self.name = (self.name or "").strip()
+        unknown = [s for s in self.scopes or [] if s not in ApiScope.values]
+        if unknown or not isinstance(self.scopes, list):
+            raise ValidationError({"scopes": f"Unknown scopes: {', '.join(map(str, unknown))}."})
+        if not self.scopes:
+            raise ValidationError({"scopes": "Give the key at least one scope."})
+        self.scopes = sorted(set(self.scopes))
+
+    def matches(self, secret: str) -> bool:
+        return hmac.compare_digest(self.secret_hash, secret_digest(secret))
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_live(self) -> bool:
+        return not self.is_revoked and not self.is_expired
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in (self.scopes or [])
+
+
+IDEMPOTENCY_HOURS = 24
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a POST carrying an `Idempotency-Key`, kept for 24 hours and replayed
+    to a repeat of the same request. Keys belong to the caller's organisation (to the staff member
+    for a caller without one), so another account reusing a key never sees this record."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="idempotency_records",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Only for callers without an organisation (staff).",
+    )
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(default=0)
+    response_body = models.TextField(help_text="The JSON body exactly as first sent.")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "key"],
+                condition=Q(organisation__isnull=False),
+                name="idempotency_key_unique_per_organisation",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "key"],
+                condition=Q(organisation__isnull=True),
+                name="idempotency_key_unique_per_user",
+            ),
+            models.CheckConstraint(
+                condition=Q(organisation__isnull=False) | Q(user__isnull=False),
+                name="idempotency_record_has_owner",
+            ),
+        ]
+        indexes = [models.Index(fields=["expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.response_status}"

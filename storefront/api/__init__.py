@@ -1,0 +1,2 @@
+"""The REST API for ERP integrations: another surface over the same resolver, selectors, engine and
+services as the pages (docs/api.md)."""

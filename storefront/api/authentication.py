@@ -1,0 +1,102 @@
+"""Who is calling the API: an organisation's key (`Authorization: Api-Key <prefix>.<secret>`) or a
+signed-in browser session. Either way `request.buyer` is the resolver's BuyerContext."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from drf_spectacular.authentication import SessionScheme
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions
+
+from accounts.models import ApiKey, Membership
+from segments.resolver import resolve
+
+KEYWORD = "Api-Key"
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
+def _parse(header: str) -> tuple[str, str]:
+    parts = header.split()
+    if len(parts) != 2 or parts[0] != KEYWORD or "." not in parts[1]:
+        raise exceptions.AuthenticationFailed(
+            f"Send the key as 'Authorization: {KEYWORD} <prefix>.<secret>'."
+        )
+    prefix, _, secret = parts[1].partition(".")
+    return prefix, secret
+
+
+def _is_active_member(key: ApiKey) -> bool:
+    return (
+        key.user.is_active
+        and key.organisation.is_active
+        and Membership.objects.filter(
+            user_id=key.user_id, organisation_id=key.organisation_id, is_active=True
+        ).exists()
+    )
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """A live key of an organisation, acting as the member it was issued for, with its scopes.
+
+    A revoked or expired key, or one whose member has left the organisation, is refused (401)."""
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header.startswith(KEYWORD):
+            return None
+        prefix, secret = _parse(header)
+        key = (
+            ApiKey.objects.select_related("organisation", "user", "created_by")
+            .filter(prefix=prefix)
+            .first()
+        )
+        if key is None or not key.matches(secret):
+            raise exceptions.AuthenticationFailed("Unknown API key.")
+        if key.is_revoked:
+            raise exceptions.AuthenticationFailed("This API key has been revoked.")
+        if key.is_expired:
+            raise exceptions.AuthenticationFailed("This API key has expired.")
+        if not _is_active_member(key):
+            raise exceptions.AuthenticationFailed(
+                "The member this key acts as no longer belongs to the organisation."
+            )
+        buyer = resolve(key.user, organisation=key.organisation_id)
+        if buyer.organisation_id != key.organisation_id:
+            raise exceptions.AuthenticationFailed("This key's organisation is not available.")
+        request._request.buyer = buyer
+        self._note_use(key)
+        return key.user, key
+
+    def authenticate_header(self, request):
+        return KEYWORD
+
+    @staticmethod
+    def _note_use(key: ApiKey) -> None:
+        now = timezone.now()
+        if key.last_used_at is None or now - key.last_used_at > LAST_USED_EVERY:
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+
+
+class BrowserSessionAuthentication(authentication.SessionAuthentication):
+    """The signed-in browser: the buyer middleware has already set `request.buyer`."""
+
+
+def api_key_of(request) -> ApiKey | None:
+    return request.auth if isinstance(request.auth, ApiKey) else None
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = ApiKeyAuthentication
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": f"'{KEYWORD} <prefix>.<secret>', as shown once when the key is issued.",
+        }
+
+
+class BrowserSessionScheme(SessionScheme):
+    target_class = BrowserSessionAuthentication

@@ -1,0 +1,41 @@
+"""OpenAPI post-processing: every operation documents the one error format for its 4xx answers."""
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "fields"],
+            "properties": {
+                "code": {"type": "string", "example": "not_found"},
+                "message": {"type": "string"},
+                "fields": {
+                    "type": "object",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                    "description": "Messages per input field, e.g. `lines.0.quantity`.",
+                },
+            },
+        }
+    },
+}
+
+ERROR_STATUSES = {
+    "400": "The request is not valid (see `fields`).",
+    "401": "No credentials, or an unknown, revoked or expired key.",
+    "403": "The key or account may not do this (scope or role).",
+    "404": "No such object for this account.",
+    "422": "Well formed, but a business rule refuses it (see `code`).",
+    "429": "Too many requests for this key; retry after the `Retry-After` seconds.",
+}
+
+
+def add_error_responses(result, generator, request, public):
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for code, description in ERROR_STATUSES.items():
+                responses.setdefault(code, {"description": description, "content": reference})
+    return result

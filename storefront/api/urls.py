@@ -1,0 +1,43 @@
+"""/api/v1/ endpoints, the OpenAPI schema at /api/schema/ and its documentation at /api/docs/."""
+
+from django.urls import include, path, re_path
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
+
+from . import catalog, me, pricing
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def no_such_endpoint(request, *args, **kwargs):
+    """Any other path under /api/ answers 404 in the API's error format."""
+    raise NotFound("No such endpoint.")
+
+
+v1 = [
+    path("me/", me.Me.as_view(), name="api_me"),
+    path("products/", catalog.ProductList.as_view(), name="api_product_list"),
+    path("products/<str:sku>/", catalog.ProductDetail.as_view(), name="api_product_detail"),
+    path("prices/quote-basket/", pricing.QuoteBasket.as_view(), name="api_quote_basket"),
+    path("contracts/", pricing.ContractList.as_view(), name="api_contract_list"),
+    path("contracts/<int:pk>/", pricing.ContractDetail.as_view(), name="api_contract_detail"),
+    path("quotes/", pricing.QuoteList.as_view(), name="api_quote_list"),
+    path("quotes/<int:pk>/", pricing.QuoteDetail.as_view(), name="api_quote_detail"),
+    path(
+        "price-lists/<slug:code>/items/bulk-upsert/",
+        pricing.PriceListBulkUpsert.as_view(),
+        name="api_price_list_bulk_upsert",
+    ),
+]
+
+urlpatterns = [
+    path("v1/", include(v1)),
+    path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    re_path(r"^.*$", no_such_endpoint, name="api_not_found"),
+]
