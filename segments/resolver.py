@@ -159,7 +159,7 @@ def _active_memberships(user) -> list[Membership]:
 def _consumer_context(user) -> BuyerContext:
     region = region_for_area(user.postcode_area)
     professional = user.is_registered_professional
-    codes = _matching_rule_segments(type(user), user.pk, Audience.CONSUMERS)
+    codes = _matching_rule_segments(user._meta.model, user.pk, Audience.CONSUMERS)
     codes |= _assigned_segments(user_id=user.pk)
     key = _cache_key_for(
         channel=Channel.B2C,

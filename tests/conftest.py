@@ -60,3 +60,16 @@ def _reference_data(request, django_db_blocker):
         with django_db_blocker.unblock():
             _reload_reference_data()
     yield
+
+
+@pytest.fixture(scope="module")
+def demo_world(django_db_setup, django_db_blocker):
+    """The whole demo world, built once per test module and rolled back after its last test."""
+    from django.db import transaction
+
+    from storefront.demo import load_demo_world
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        _clear_own_cache()
+        yield load_demo_world()
+        transaction.set_rollback(True)

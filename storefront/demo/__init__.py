@@ -1,5 +1,6 @@
 """The demo world that `make run` loads and every capability extends: organisations, people,
-segments (and, as they land, catalogues and prices). Loading is idempotent and all-or-nothing."""
+segments, catalogues, prices, territory rights and order history. Loading is idempotent and
+all-or-nothing."""
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -8,8 +9,12 @@ from accounts.models import Organisation
 from segments.models import Segment
 
 from .accounts import build_accounts
+from .catalog import load_catalog
+from .ordering import load_ordering
 from .people import DEMO_PASSWORD
+from .pricing import load_pricing
 from .segments import build_segments
+from .territories import load_territories
 
 __all__ = ["DEMO_PASSWORD", "DemoWorld", "load_demo_world"]
 
@@ -25,4 +30,8 @@ def load_demo_world() -> DemoWorld:
     with transaction.atomic():
         organisations = build_accounts()
         segments = build_segments(organisations)
+        load_catalog()
+        load_pricing()
+        load_territories()
+        load_ordering()
     return DemoWorld(organisations=organisations, segments=segments)

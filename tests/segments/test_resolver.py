@@ -219,3 +219,13 @@ def test_resolving_is_a_fixed_number_of_queries_and_cached_afterwards(
     with django_assert_num_queries(0):
         assert resolve(user) == buyer
     assert {f"extra-{n}" for n in range(20)} <= buyer.segments
+
+
+def test_a_lazily_loaded_request_user_resolves_like_the_user_itself(world):
+    from django.utils.functional import SimpleLazyObject
+
+    patient = UserFactory(postcode="SE5 9RS")
+    buyer = MembershipFactory(organisation=world["trust"]).user
+
+    assert resolve(SimpleLazyObject(lambda: patient)).segments == {"retail-consumers"}
+    assert resolve(SimpleLazyObject(lambda: buyer)).organisation_id == world["trust"].pk
