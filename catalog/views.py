@@ -274,5 +274,5 @@ def product_detail(request, slug: str):
         "product": product,
         "lineage": tree.lineage(node) if node else [],
         "b2b": buyer.is_b2b,
-        "add_to_cart_url": _add_to_cart_url() if buyer.is_b2b else None,
+        "add_to_cart_url": _add_to_cart_url() if request.user.is_authenticated else None,
     })

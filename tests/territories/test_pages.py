@@ -71,17 +71,26 @@ def test_a_london_trust_sees_the_splint_available_through_solent_with_contact(cl
     assert "Available through" not in collar
 
 
-def test_a_routed_line_offers_no_direct_add_to_order(client, shop):
+def test_a_routed_line_is_ordered_through_its_distributor_not_directly(client, shop):
     _site(shop["trust"], "Florence Ward", "SE1 7EH")
     _sign_in(client, shop["trust"])
 
-    splint = _product(client, shop["splint"])
-    collar = _product(client, shop["collar"])
+    splint = _product(client, shop["splint"]).content.decode()
+    collar = _product(client, shop["collar"]).content.decode()
 
-    if collar.context["add_to_cart_url"] is None:
-        pytest.skip("ordering has no add-to-cart endpoint yet")
-    assert b'name="quantity"' in collar.content
-    assert b'name="quantity"' not in splint.content
+    assert "Add to order" in collar
+    assert "Order through" not in collar
+    assert "Add to order" not in splint
+    assert f"Order through {shop['solent'].name}" in splint
+
+
+def test_the_category_table_offers_a_routed_line_through_its_distributor(client, shop):
+    _site(shop["trust"], "Florence Ward", "SE1 7EH")
+    _sign_in(client, shop["trust"])
+    category = _category(client, "orthopaedics").content.decode()
+
+    assert f"Order via {shop['solent'].name}" in category
+    assert category.count('name="quantity"') == 2
 
 
 def test_a_restricted_line_vanishes_in_scotland_only(client, shop):
