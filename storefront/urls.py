@@ -6,3 +6,6 @@ urlpatterns = [
     path("api/", include("storefront.api.urls")),
     path("", include("storefront.site_urls")),
 ]
+
+handler404 = "storefront.views.page_not_found"
+handler500 = "storefront.views.server_error"

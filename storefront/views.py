@@ -1,8 +1,32 @@
+from django.http import JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 from django.views.decorators.cache import cache_control
+
+from storefront.api.errors import error_body
 
 
 @cache_control(private=True, no_cache=True)
 def home(request):
     """The front page greets the buyer as the resolver sees them and links to their account."""
     return render(request, "home.html")
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def page_not_found(request, exception):
+    """An unknown address under /api/ answers in the API's JSON error format, elsewhere a page."""
+    if _is_api(request):
+        return JsonResponse(error_body("not_found", "No such endpoint or object."), status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if _is_api(request):
+        return JsonResponse(
+            error_body("server_error", "Something went wrong on our side."),
+            status=500,
+        )
+    return defaults.server_error(request)

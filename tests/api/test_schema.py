@@ -2,6 +2,8 @@
 promises against it: schemathesis drives every operation in-process (no 5xx, every response
 conforms to the schema, every error in the one error format)."""
 
+import os
+
 import pytest
 from django.apps import apps
 from django.contrib.staticfiles import finders
@@ -15,6 +17,9 @@ from accounts.keys import ApiScope
 from storefront.api.services import authorization_header
 from tests.api.conftest import issue_key
 from tests.factories import UserFactory
+
+# CI explores the same examples every run; HYPOTHESIS_PROFILE=thorough explores new ones.
+THOROUGH = os.environ.get("HYPOTHESIS_PROFILE") == "thorough"
 
 
 def test_the_schema_generates_without_warnings(tmp_path):
@@ -94,7 +99,7 @@ def test_schemathesis_finds_no_server_error_and_no_nonconforming_response(
 
     for operation in operations:
 
-        @settings(max_examples=12, deadline=None, database=None,
+        @settings(max_examples=12, deadline=None, database=None, derandomize=not THOROUGH,
                   suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy())
         def conforms(case):
