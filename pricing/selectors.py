@@ -5,7 +5,7 @@ from guardian.shortcuts import get_objects_for_user
 from accounts.models import Organisation
 from segments.resolver import BuyerContext
 
-from .models import Contract, PriceList, Quote, QuoteStatus
+from .models import Contract, ContractStatus, PriceList, Quote, QuoteStatus
 
 CHANGE_ORGANISATION = "accounts.change_organisation"
 
@@ -59,4 +59,15 @@ def price_lists_editable_by(user) -> QuerySet[PriceList]:
         ~Q(Exists(assigned.exclude(organisation_id__in=scope))),
         ~Q(Exists(PriceList.segments.through.objects.filter(pricelist_id=OuterRef("pk")))),
         ~Q(Exists(PriceList.territories.through.objects.filter(pricelist_id=OuterRef("pk")))),
+    )
+
+
+def contracts_of(*, buyer: BuyerContext) -> QuerySet[Contract]:
+    """Contracts that price this buyer: its organisation's and its ancestors' (drafts aside)."""
+    if buyer.organisation_id is None:
+        return Contract.objects.none()
+    return (
+        Contract.objects.filter(organisation_id__in=buyer.organisation_path)
+        .exclude(status=ContractStatus.DRAFT)
+        .select_related("organisation", "price_list")
     )

@@ -14,8 +14,8 @@ from rest_framework.views import APIView
 from accounts.models import Organisation
 from catalog.selectors import visible_products
 from pricing.engine import PricingError, check_quantity, line_total, prices_for
-from pricing.models import Contract, ContractStatus, Currency, QuoteStatus
-from pricing.selectors import current_quotes_of, price_lists_editable_by, quotes_of
+from pricing.models import Contract, Currency, QuoteStatus
+from pricing.selectors import contracts_of, current_quotes_of, price_lists_editable_by, quotes_of
 from pricing.services import price_import
 
 from .catalog import MAX_QUANTITY, PriceSerializer
@@ -137,17 +137,6 @@ class QuoteBasket(APIView):
 
 
 # Contracts and quotes ----------------------------------------------------------------------------
-
-
-def contracts_of(*, buyer):
-    """Contracts that price this buyer: its organisation's and its ancestors' (drafts aside)."""
-    if buyer.organisation_id is None:
-        return Contract.objects.none()
-    return (
-        Contract.objects.filter(organisation_id__in=buyer.organisation_path)
-        .exclude(status=ContractStatus.DRAFT)
-        .select_related("organisation", "price_list")
-    )
 
 
 class OrganisationRefSerializer(serializers.ModelSerializer):
