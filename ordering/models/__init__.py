@@ -1,4 +1,6 @@
-"""Ordering tables: stock, carts, orders with their log, approvals and allocations."""
+"""Ordering tables: stock, carts, requisition lists, orders with their log, approvals,
+allocations, shipments with their lots, and the outbox of order events with its webhook
+deliveries."""
 
 from .approvals import ApprovalRule, ApprovalStep, ApproverRole, StepStatus
 from .carts import Cart, CartLine, cart_scope_key
@@ -10,6 +12,9 @@ from .orders import (
     PaymentMethod,
     ReliefDeclaration,
 )
+from .lists import RequisitionList, RequisitionListLine
+from .outbox import DeliveryState, OutboxEvent, WebhookDelivery, WebhookEndpoint
+from .shipments import Shipment, ShipmentLot
 from .stock import Allocation, AllocationPolicy, Stock
 
 __all__ = [
@@ -20,13 +25,21 @@ __all__ = [
     "ApproverRole",
     "Cart",
     "CartLine",
+    "DeliveryState",
     "Order",
     "OrderEvent",
     "OrderLine",
     "OrderState",
+    "OutboxEvent",
     "PaymentMethod",
     "ReliefDeclaration",
+    "RequisitionList",
+    "RequisitionListLine",
+    "Shipment",
+    "ShipmentLot",
     "StepStatus",
     "Stock",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "cart_scope_key",
 ]

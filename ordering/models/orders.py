@@ -85,6 +85,10 @@ class Order(models.Model):
     total_gross = models.DecimalField(**MONEY, default=Decimal("0.00"))
     payment_method = models.CharField(max_length=10, choices=PaymentMethod.choices)
     payment_reference = models.CharField(max_length=60, blank=True)
+    erp_reference = models.CharField(
+        "ERP reference", max_length=60, blank=True,
+        help_text="The fulfilling ERP's own number for the order, once it acknowledged it.",
+    )
     placed_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -135,8 +139,6 @@ class OrderLine(models.Model):
     allocated_quantity = models.PositiveIntegerField(default=0)
     backordered_quantity = models.PositiveIntegerField(default=0)
     shipped_quantity = models.PositiveIntegerField(default=0)
-    lot_number = models.CharField(max_length=40, blank=True)
-    expiry_date = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["order", "id"]
@@ -148,6 +150,10 @@ class OrderLine(models.Model):
                 condition=Q(allocated_quantity__lte=F("quantity"))
                 & Q(backordered_quantity__lte=F("quantity")),
                 name="order_line_fill_within_quantity",
+            ),
+            models.CheckConstraint(
+                condition=Q(shipped_quantity__lte=F("quantity")),
+                name="order_line_shipped_within_quantity",
             ),
             models.CheckConstraint(
                 condition=_adds_up("line_net", "line_vat", "line_gross"),
