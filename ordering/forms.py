@@ -101,3 +101,49 @@ class RoutedAnswerForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     reason = forms.CharField(label="Reason for declining", required=False, max_length=500)
+
+
+class RequisitionListForm(forms.Form):
+    name = forms.CharField(label="List name", max_length=80,
+                           help_text="For example: Florence Ward weekly top-up")
+    shared = forms.BooleanField(
+        label="Share with colleagues in my organisation (they may use it, not change it)",
+        required=False,
+    )
+
+    def __init__(self, *args, shareable=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not shareable:
+            del self.fields["shared"]
+
+
+class RenameListForm(forms.Form):
+    name = forms.CharField(label="New name", max_length=80)
+
+
+class ListLineAddForm(forms.Form):
+    sku = forms.CharField(label="SKU", max_length=32)
+    quantity = forms.IntegerField(label="Quantity", min_value=1, max_value=100000, initial=1)
+
+
+class SaveCartAsListForm(forms.Form):
+    """Save the cart as a new list (a name) or over one of the buyer's lists (replacing its
+    lines)."""
+
+    name = forms.CharField(label="New list name", max_length=80, required=False)
+    replace = forms.TypedChoiceField(label="Or replace the lines of", coerce=int, required=False,
+                                     empty_value=None)
+
+    def __init__(self, *args, own_lists=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["replace"].choices = [("", "— a new list —")] + [
+            (rl.pk, rl.name) for rl in own_lists
+        ]
+        if not own_lists:
+            del self.fields["replace"]
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("replace") and not (data.get("name") or "").strip():
+            raise forms.ValidationError("Name the new list, or choose a list to replace.")
+        return data

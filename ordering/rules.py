@@ -32,6 +32,7 @@ class Action:
     SHIP = "ship"
     DELIVER = "deliver"
     CANCEL = "cancel"
+    ACKNOWLEDGE = "acknowledge"
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,16 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(S.ACCEPTED_BY_DISTRIBUTOR, Action.SHIP, [Actor.FULFILLER], S.SHIPPED),
     _t(S.ALLOCATED, Action.SHIP, [Actor.SYSTEM], S.SHIPPED),
     _t(S.SHIPPED, Action.DELIVER, [Actor.SYSTEM, Actor.FULFILLER], S.DELIVERED),
+    # The fulfilling ERP confirms it holds the order (and gives its own reference); no move.
+    _t(S.SUBMITTED, Action.ACKNOWLEDGE, [Actor.SYSTEM], S.SUBMITTED),
+    _t(S.ALLOCATED, Action.ACKNOWLEDGE, [Actor.SYSTEM], S.ALLOCATED),
+    _t(S.PARTLY_BACKORDERED, Action.ACKNOWLEDGE, [Actor.SYSTEM], S.PARTLY_BACKORDERED),
+    _t(S.ACCEPTED_BY_DISTRIBUTOR, Action.ACKNOWLEDGE, [Actor.FULFILLER],
+       S.ACCEPTED_BY_DISTRIBUTOR),
 )
+# Actions a person takes on the order page; the others are the system's or an ERP's.
+PAGE_ACTIONS = frozenset({Action.APPROVE, Action.REJECT, Action.CANCEL, Action.ACCEPT,
+                          Action.DECLINE})
 
 _BY_STATE_AND_ACTION = {(t.state, t.action): t for t in TRANSITIONS}
 ACTIONS = tuple(dict.fromkeys(t.action for t in TRANSITIONS))
@@ -111,5 +121,5 @@ def allowed_actions(order, buyer) -> tuple[str, ...]:
     roles = actor_roles(order, buyer)
     return tuple(
         t.action for t in TRANSITIONS
-        if t.state == order.state and t.allowed & roles and t.action != Action.APPROVE_STEP
+        if t.state == order.state and t.allowed & roles and t.action in PAGE_ACTIONS
     )

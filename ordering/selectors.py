@@ -1,16 +1,28 @@
 """Reads of ordering, always scoped to the buyer: their carts, the orders they may see, the
-approval queue, routed orders of a distributor, and the territory availability of products."""
+approval queue, routed orders of a distributor, their requisition lists, and the territory
+availability of products."""
 
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from accounts.permissions import Perm
 from segments.resolver import BuyerContext
 
-from .models import ApprovalStep, Order, OrderEvent, OrderLine, OrderState, StepStatus
+from .models import (
+    ApprovalStep,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderState,
+    RequisitionList,
+    RequisitionListLine,
+    Shipment,
+    ShipmentLot,
+    StepStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -24,16 +36,18 @@ class DirectAvailability:
     reason: str = ""
 
 
-def availability_of(buyer: BuyerContext, product_ids) -> dict:
-    """Territory availability per product id, from `territories.rules.availability_for`."""
-    ids = sorted(set(product_ids))
+def availability_of(buyer: BuyerContext, products) -> dict:
+    """Territory availability per product id, from `territories.rules.availability_for`.
+    `products`: ids, or Product rows loaded with their category (which saves a query)."""
+    products = list(products)
+    ids = sorted({getattr(p, "pk", p) for p in products})
     if not ids:
         return {}
     try:
         from territories.rules import availability_for
     except ImportError:
         return {pid: DirectAvailability() for pid in ids}
-    found = availability_for(buyer, ids)
+    found = availability_for(buyer, products)
     return {pid: found.get(pid, DirectAvailability()) for pid in ids}
 
 
@@ -70,6 +84,8 @@ def order_for(buyer: BuyerContext, number: str) -> Order:
             Prefetch("events", queryset=OrderEvent.objects.select_related("actor")),
             Prefetch("approvals", queryset=ApprovalStep.objects.select_related(
                 "decided_by", "escalated_to")),
+            Prefetch("shipments", queryset=Shipment.objects.prefetch_related(
+                Prefetch("lots", queryset=ShipmentLot.objects.select_related("product")))),
         )
         .filter(number=number)
         .first()
@@ -137,3 +153,112 @@ def lines_by_order(orders) -> dict[int, list]:
     for line in OrderLine.objects.filter(order__in=orders).select_related("product"):
         grouped[line.order_id].append(line)
     return grouped
+
+
+# The API's reads: whole orders in a fixed number of queries, the fulfilment queue of the
+# manufacturer's ERP, open backorders, and the recipients of a lot.
+
+FULFILMENT_STATES = (
+    OrderState.SUBMITTED, OrderState.ALLOCATED, OrderState.PARTLY_BACKORDERED,
+    OrderState.SHIPPED, OrderState.DELIVERED, OrderState.CANCELLED,
+)
+
+
+def with_details(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """`orders` with their lines (and lots), shipments, approvals and log, in six queries."""
+    return orders.select_related(
+        "placed_by", "organisation", "fulfiller", "cost_centre"
+    ).prefetch_related(
+        Prefetch(
+            "lines",
+            queryset=OrderLine.objects.select_related("product", "site")
+            .prefetch_related("lots").order_by("id"),
+        ),
+        "shipments",
+        Prefetch("approvals", queryset=ApprovalStep.objects.order_by("position")),
+        Prefetch("events", queryset=OrderEvent.objects.order_by("created_at", "id")),
+    )
+
+
+def with_summary(orders: QuerySet[Order]) -> QuerySet[Order]:
+    return orders.select_related("placed_by", "organisation", "fulfiller", "cost_centre")
+
+
+def fulfilment_orders() -> QuerySet[Order]:
+    """Direct orders the manufacturer's ERP fulfils: submitted (past any approval) and on."""
+    return Order.objects.filter(fulfiller__isnull=True, state__in=FULFILMENT_STATES)
+
+
+def backorders_for(buyer: BuyerContext) -> QuerySet[OrderLine]:
+    """Lines of the buyer's visible, open orders still waiting for stock."""
+    return (
+        OrderLine.objects.filter(
+            order__in=orders_for(buyer).exclude(state=OrderState.CANCELLED),
+            backordered_quantity__gt=0,
+        )
+        .select_related("order", "product")
+    )
+
+
+def lot_recipients(*, sku: str, lot_number: str) -> QuerySet[ShipmentLot]:
+    """Every shipment of a lot, with the order, organisation and site it went to (a recall)."""
+    return (
+        ShipmentLot.objects.filter(product__sku=sku, lot_number=lot_number)
+        .select_related("shipment", "order_line__site", "shipment__order__organisation",
+                        "shipment__order__site", "product")
+        .order_by("shipment__shipped_at", "id")
+    )
+
+
+def may_order(buyer: BuyerContext) -> bool:
+    """May this buyer fill a cart to order from: place orders, or raise requisitions for
+    approval (a retail consumer orders for themselves)."""
+    return buyer.user_id is not None and (
+        buyer.can(Perm.PLACE_ORDER) or buyer.can(Perm.RAISE_REQUISITION)
+    )
+
+
+def requisition_lists_for(buyer: BuyerContext) -> QuerySet[RequisitionList]:
+    """Requisition lists this buyer may see and use: their own for the active organisation (a
+    consumer's: their own without one) and the shared lists of colleagues in the same
+    organisation. A consumer's list is never anyone else's to see, shared or not."""
+    if buyer.user_id is None:
+        return RequisitionList.objects.none()
+    if buyer.organisation_id is None:
+        return RequisitionList.objects.filter(owner_id=buyer.user_id, organisation__isnull=True)
+    return RequisitionList.objects.filter(
+        Q(owner_id=buyer.user_id) | Q(shared=True), organisation_id=buyer.organisation_id
+    )
+
+
+def own_requisition_lists(buyer: BuyerContext) -> QuerySet[RequisitionList]:
+    """The lists this buyer owns for the active organisation: the ones they may change."""
+    return requisition_lists_for(buyer).filter(owner_id=buyer.user_id)
+
+
+def requisition_list_page(buyer: BuyerContext) -> QuerySet[RequisitionList]:
+    """The "Lists" page: every list the buyer may use, with its owner and number of lines."""
+    return (
+        requisition_lists_for(buyer)
+        .select_related("owner")
+        .annotate(line_count=Count("lines"))
+        .order_by("name", "id")
+    )
+
+
+def requisition_list_for(buyer: BuyerContext, list_id: int) -> RequisitionList:
+    """The list behind a list page or form, with its lines, or 404 when it is not one this buyer
+    may see (another organisation's, a colleague's unshared list, a consumer's)."""
+    found = (
+        requisition_lists_for(buyer)
+        .select_related("owner")
+        .prefetch_related(Prefetch(
+            "lines",
+            queryset=RequisitionListLine.objects.select_related("product").order_by("id"),
+        ))
+        .filter(pk=list_id)
+        .first()
+    )
+    if found is None:
+        raise Http404("No such list.")
+    return found

@@ -1,6 +1,7 @@
-"""Cart, checkout, orders, approvals and routed-order pages. Each view parses input, calls one
-service or selector with `request.buyer`, and renders. Checkout pages of another workflow are
-404: a retail consumer never meets an institutional checkout, nor the reverse."""
+"""Cart, checkout, orders (and reorders), requisition lists, approvals and routed-order pages.
+Each view parses input, calls one service or selector with `request.buyer`, and renders.
+Checkout pages of another workflow are 404: a retail consumer never meets an institutional
+checkout, nor the reverse. A list or order the buyer may not see is 404, POSTs included."""
 
 import csv
 from functools import wraps
@@ -21,17 +22,25 @@ from .forms import (
     AddressForm,
     AddToCartForm,
     InstitutionalForm,
+    ListLineAddForm,
     PaymentForm,
     QuickOrderForm,
     ReliefForm,
+    RenameListForm,
+    RequisitionListForm,
     RoutedAnswerForm,
+    SaveCartAsListForm,
 )
 from .models import OrderState
 from .rules import allowed_actions
 from .selectors import (
     approval_queue,
+    may_order,
     order_for,
     order_list,
+    own_requisition_lists,
+    requisition_list_for,
+    requisition_list_page,
     routed_order_for,
     routed_orders_for,
 )
@@ -52,6 +61,18 @@ from .services.checkout import (
     checkout_retail,
     checkout_review,
     contracts_for,
+)
+from .services.lists import (
+    order_reorder,
+    requisition_list_create,
+    requisition_list_delete,
+    requisition_list_from_cart,
+    requisition_list_line_add,
+    requisition_list_line_update,
+    requisition_list_rename,
+    requisition_list_review,
+    requisition_list_share,
+    requisition_list_to_cart,
 )
 from .services.routing import routed_order_accept, routed_order_decline
 from .workflows import workflow_for
@@ -100,9 +121,12 @@ def _back(request, fallback: str):
 @buyer_page
 def cart_detail(request):
     review = checkout_review(buyer=request.buyer)
+    save_form = None
+    if review.lines and may_order(request.buyer):
+        save_form = SaveCartAsListForm(own_lists=list(own_requisition_lists(request.buyer)))
     return render(request, "ordering/cart.html", {
         "review": review, "workflow": workflow_for(request.buyer),
-        "quick_form": QuickOrderForm(),
+        "quick_form": QuickOrderForm(), "save_form": save_form,
     })
 
 
@@ -348,13 +372,37 @@ def orders_export(request):
     return response
 
 
-@buyer_page
-def order_detail(request, number: str):
-    order = order_for(request.buyer, number)
+def _order_page(request, order, *, reorder_problems=(), status=200):
     return render(request, "ordering/order_detail.html", {
         "order": order, "actions": allowed_actions(order, request.buyer),
         "pending": order.state == OrderState.PENDING_APPROVAL,
-    })
+        "may_reorder": may_order(request.buyer), "reorder_problems": reorder_problems,
+    }, status=status)
+
+
+@buyer_page
+def order_detail(request, number: str):
+    return _order_page(request, order_for(request.buyer, number))
+
+
+@require_POST
+@buyer_page
+def order_reorder_view(request, number: str):
+    order = order_for(request.buyer, number)
+    try:
+        added = order_reorder(buyer=request.buyer, number=order.number)
+    except OrderError as error:
+        messages.error(request, error.message)
+        if not error.rows:
+            return redirect("order_detail", number=number)
+        return _order_page(request, order, reorder_problems=list(error.rows.values()),
+                           status=422)
+    messages.success(
+        request,
+        f"{added} line(s) of order {order.number} added to your cart at today's prices, which "
+        "may differ from the prices on the order.",
+    )
+    return redirect("cart")
 
 
 ORDER_ACTIONS = {
@@ -419,3 +467,154 @@ def routed_order(request, number: str):
             messages.success(request, f"Your answer on {order.number} was sent to the buyer.")
             return redirect("routed_order", number=number)
     return render(request, "ordering/routed_detail.html", {"order": order, "form": form})
+
+
+# Requisition lists ---------------------------------------------------------------------------
+
+
+@buyer_page
+def requisition_lists(request):
+    buyer = request.buyer
+    form = RequisitionListForm(request.POST or None, shareable=buyer.organisation_id is not None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = requisition_list_create(
+                buyer=buyer, name=form.cleaned_data["name"],
+                shared=form.cleaned_data.get("shared", False),
+            )
+        except OrderError as error:
+            form.add_error("name" if error.code.startswith("name") else None, error.message)
+        else:
+            messages.success(request, f"List “{created.name}” created: now add its lines.")
+            return redirect("requisition_list", list_id=created.pk)
+    return render(request, "ordering/list_index.html", {
+        "lists": list(requisition_list_page(buyer)), "form": form, "may_order": may_order(buyer),
+    }, status=422 if request.method == "POST" else 200)
+
+
+def _list_page(request, requisition_list, *, add_form=None, problems=None, status=200):
+    review = requisition_list_review(buyer=request.buyer, requisition_list=requisition_list)
+    problems = problems or {}
+    return render(request, "ordering/list_detail.html", {
+        "review": review, "list": requisition_list,
+        "rows": [(line, problems.get(line.line.product_id, "")) for line in review.lines],
+        "add_form": add_form or ListLineAddForm(),
+        "rename_form": RenameListForm(initial={"name": requisition_list.name}),
+    }, status=status)
+
+
+@buyer_page
+def requisition_list_detail(request, list_id: int):
+    return _list_page(request, requisition_list_for(request.buyer, list_id))
+
+
+@require_POST
+@buyer_page
+def requisition_list_add_view(request, list_id: int):
+    requisition_list = requisition_list_for(request.buyer, list_id)
+    form = ListLineAddForm(request.POST)
+    if form.is_valid():
+        try:
+            line = requisition_list_line_add(
+                buyer=request.buyer, list_id=requisition_list.pk,
+                sku=form.cleaned_data["sku"], quantity=form.cleaned_data["quantity"],
+            )
+        except OrderError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"{line.product.sku}: {line.quantity} on the list.")
+            return redirect("requisition_list", list_id=requisition_list.pk)
+    return _list_page(request, requisition_list_for(request.buyer, list_id), add_form=form,
+                      status=422)
+
+
+@require_POST
+@buyer_page
+def requisition_list_line_view(request, list_id: int, line_id: int):
+    requisition_list = requisition_list_for(request.buyer, list_id)
+    try:
+        requisition_list_line_update(buyer=request.buyer, list_id=requisition_list.pk,
+                                     line_id=line_id, quantity=request.POST.get("quantity", ""))
+    except OrderError as error:
+        messages.error(request, error.message)
+    return redirect("requisition_list", list_id=requisition_list.pk)
+
+
+@require_POST
+@buyer_page
+def requisition_list_rename_view(request, list_id: int):
+    requisition_list = requisition_list_for(request.buyer, list_id)
+    form = RenameListForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise OrderError("name_required", "Give the list a name of up to 80 characters.")
+        renamed = requisition_list_rename(buyer=request.buyer, list_id=requisition_list.pk,
+                                          name=form.cleaned_data["name"])
+    except OrderError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"The list is now called “{renamed.name}”.")
+    return redirect("requisition_list", list_id=requisition_list.pk)
+
+
+@require_POST
+@buyer_page
+def requisition_list_share_view(request, list_id: int):
+    requisition_list = requisition_list_for(request.buyer, list_id)
+    shared = request.POST.get("shared") == "yes"
+    try:
+        requisition_list_share(buyer=request.buyer, list_id=requisition_list.pk, shared=shared)
+    except OrderError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Shared with your colleagues: they may use it, not change it."
+                         if shared else "The list is yours alone again.")
+    return redirect("requisition_list", list_id=requisition_list.pk)
+
+
+@require_POST
+@buyer_page
+def requisition_list_delete_view(request, list_id: int):
+    requisition_list = requisition_list_for(request.buyer, list_id)
+    try:
+        requisition_list_delete(buyer=request.buyer, list_id=requisition_list.pk)
+    except OrderError as error:
+        messages.error(request, error.message)
+        return redirect("requisition_list", list_id=requisition_list.pk)
+    messages.success(request, f"List “{requisition_list.name}” deleted.")
+    return redirect("requisition_lists")
+
+
+@require_POST
+@buyer_page
+def requisition_list_to_cart_view(request, list_id: int):
+    requisition_list = requisition_list_for(request.buyer, list_id)
+    try:
+        added = requisition_list_to_cart(buyer=request.buyer, list_id=requisition_list.pk)
+    except OrderError as error:
+        messages.error(request, error.message)
+        if not error.rows:
+            return redirect("requisition_list", list_id=requisition_list.pk)
+        return _list_page(request, requisition_list, problems=error.rows, status=422)
+    messages.success(request, f"{added} line(s) of “{requisition_list.name}” added to your cart "
+                              "at today's prices.")
+    return redirect("cart")
+
+
+@require_POST
+@buyer_page
+def cart_save_as_list(request):
+    form = SaveCartAsListForm(request.POST,
+                              own_lists=list(own_requisition_lists(request.buyer)))
+    if not form.is_valid():
+        messages.error(request, " ".join(form.non_field_errors()) or
+                       "Name the new list, or choose one of your lists to replace.")
+        return redirect("cart")
+    try:
+        saved = requisition_list_from_cart(buyer=request.buyer, name=form.cleaned_data["name"],
+                                           list_id=form.cleaned_data.get("replace"))
+    except OrderError as error:
+        messages.error(request, error.message)
+        return redirect("cart")
+    messages.success(request, f"Your cart is saved as the list “{saved.name}”.")
+    return redirect("requisition_list", list_id=saved.pk)

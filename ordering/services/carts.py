@@ -1,5 +1,6 @@
 """Cart writes: the buyer's cart for their active organisation and delivery site, adding and
-changing lines (each re-checked), and quick orders that add many lines or none."""
+changing lines (each re-checked), and quick orders, saved lists and reorders that add many lines
+or none."""
 
 import csv
 import io
@@ -145,6 +146,29 @@ def _parsed(rows) -> tuple[dict[str, int], dict[int, str], dict[str, int]]:
     return quantities, errors, row_of
 
 
+def _locked_lines(cart: Cart, product_ids) -> dict[int, CartLine]:
+    """The cart's lines of these products, locked until the transaction ends."""
+    return {
+        line.product_id: line
+        for line in CartLine.objects.select_for_update().filter(
+            cart=cart, product_id__in=list(product_ids)
+        )
+    }
+
+
+def _write_lines(cart: Cart, existing: dict[int, CartLine], wanted: dict[int, int]) -> None:
+    """Set each wanted product's cart quantity: existing lines updated, the others created."""
+    new_lines = []
+    for product_id, quantity in wanted.items():
+        if product_id in existing:
+            existing[product_id].quantity = quantity
+        else:
+            new_lines.append(CartLine(cart=cart, product_id=product_id, quantity=quantity))
+    CartLine.objects.bulk_update(list(existing.values()), ["quantity"])
+    CartLine.objects.bulk_create(new_lines)
+    cart.save(update_fields=["updated_at"])
+
+
 @transaction.atomic
 def quick_order_add(*, buyer: BuyerContext, rows: list[QuickOrderRow]) -> int:
     """Add every row to the cart, or none: any bad row raises an OrderError whose `rows` maps row
@@ -156,12 +180,7 @@ def quick_order_add(*, buyer: BuyerContext, rows: list[QuickOrderRow]) -> int:
     quantities, errors, row_of = _parsed(rows)
     ids = dict(Product.objects.filter(sku__in=list(quantities)).values_list("sku", "pk"))
     cart = cart_for(buyer=buyer)
-    existing = {
-        line.product_id: line
-        for line in CartLine.objects.select_for_update().filter(
-            cart=cart, product_id__in=list(ids.values())
-        )
-    }
+    existing = _locked_lines(cart, ids.values())
     wanted = {}
     for sku, quantity in quantities.items():
         if sku not in ids:
@@ -181,13 +200,42 @@ def quick_order_add(*, buyer: BuyerContext, rows: list[QuickOrderRow]) -> int:
             "bad_rows", f"{len(errors)} row(s) need correcting; nothing was added.",
             rows=dict(sorted(errors.items())),
         )
-    new_lines = []
-    for product_id, quantity in wanted.items():
-        if product_id in existing:
-            existing[product_id].quantity = quantity
-        else:
-            new_lines.append(CartLine(cart=cart, product_id=product_id, quantity=quantity))
-    CartLine.objects.bulk_update(list(existing.values()), ["quantity"])
-    CartLine.objects.bulk_create(new_lines)
-    cart.save(update_fields=["updated_at"])
+    _write_lines(cart, existing, wanted)
+    return len(wanted)
+
+
+@transaction.atomic
+def cart_add_products(
+    *, buyer: BuyerContext, quantities: dict[int, int], labels: dict[int, str]
+) -> int:
+    """Add each product's quantity (product id → units) to the cart, on top of any already there:
+    every line or none. The totals are checked as a quick order's are; a refused line raises an
+    OrderError whose `rows` map product id → message; a product the buyer may no longer see has
+    no catalogue name for them, so it is named by its label in `labels` (the caller's SKU).
+    Returns the number of lines added or changed."""
+    if not quantities:
+        raise OrderError("empty", "There is nothing to add to your cart.")
+    if len(quantities) > MAX_QUICK_ORDER_ROWS:
+        raise OrderError("too_many", f"Add at most {MAX_QUICK_ORDER_ROWS} products at a time.")
+    quantities = {int(pid): _positive(q) for pid, q in quantities.items()}
+    cart = cart_for(buyer=buyer)
+    existing = _locked_lines(cart, quantities)
+    wanted = {
+        pid: q + (existing[pid].quantity if pid in existing else 0)
+        for pid, q in quantities.items()
+    }
+    errors = {}
+    for product_id, checked in check_lines(buyer, wanted).items():
+        if checked.ok:
+            continue
+        errors[product_id] = checked.problem
+        if checked.problem_code == "not_visible":
+            label = labels.get(product_id, f"Product {product_id}")
+            errors[product_id] = f"{label}: this product is no longer available to you."
+    if errors:
+        raise OrderError(
+            "bad_lines", f"{len(errors)} line(s) cannot be added; nothing was added to your cart.",
+            rows=errors,
+        )
+    _write_lines(cart, existing, wanted)
     return len(wanted)

@@ -92,7 +92,7 @@ def check_lines(
         buyer, {pid: q for pid, q in quantities.items() if pid in products},
         relief=relief, contract_id=contract_id,
     )
-    availability = availability_of(buyer, products)
+    availability = availability_of(buyer, products.values())
     checked = {}
     for product_id, quantity in quantities.items():
         product = products.get(product_id)

@@ -23,10 +23,10 @@ def routed_order_accept(
         raise OrderError("date_required", "Enter the expected delivery date.")
     if expected_delivery_date < timezone.localdate():
         raise OrderError("date_past", "The expected delivery date cannot be in the past.")
-    order = apply_transition(order=lock_order(order), action=Action.ACCEPT,
-                             actor_buyer=actor_buyer,
-                             comment=f"Expected delivery {expected_delivery_date:%d %b %Y}")
+    order = lock_order(order)
     order.expected_delivery_date = expected_delivery_date
+    order = apply_transition(order=order, action=Action.ACCEPT, actor_buyer=actor_buyer,
+                             comment=f"Expected delivery {expected_delivery_date:%d %b %Y}")
     order.save(update_fields=["expected_delivery_date"])
     notify(order.pk, "routed_accepted")
     return order
@@ -36,9 +36,10 @@ def routed_order_accept(
 def routed_order_decline(*, order: Order, actor_buyer: BuyerContext, reason: str) -> Order:
     if not reason.strip():
         raise OrderError("reason_required", "Give the buyer a reason for declining.")
-    order = apply_transition(order=lock_order(order), action=Action.DECLINE,
-                             actor_buyer=actor_buyer, comment=reason.strip())
+    order = lock_order(order)
     order.decline_reason = reason.strip()
+    order = apply_transition(order=order, action=Action.DECLINE, actor_buyer=actor_buyer,
+                             comment=reason.strip())
     order.save(update_fields=["decline_reason"])
     notify(order.pk, "routed_declined")
     return order
