@@ -1,7 +1,45 @@
-from django.contrib import admin
+"""Django admin for ordering: stock; orders (read-only: they change through the storefront and
+the API only); the outbox of order events, webhook deliveries ("Retry now") and endpoints.
+
+Account managers (staff who are not superusers) see only the rows of the organisations assigned
+to them (`accounts.admin_scoping`); a routed order is also seen by its distributor's manager."""
+
+import json
+from operator import attrgetter
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Stock
+from accounts.admin_forms import ServiceValidatedForm
+from accounts.admin_scoping import (
+    CHANGE_ORGANISATION,
+    VIEW_ORGANISATION,
+    OrganisationScopedAdmin,
+    may,
+    may_view,
+    organisation_scope,
+)
+
+from .models import (
+    DeliveryState,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OutboxEvent,
+    ShipmentLot,
+    Stock,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from .services.webhooks import (
+    webhook_deliveries_retry,
+    webhook_endpoint_save,
+    webhook_url_check,
+)
 
 
 @admin.register(Stock)
@@ -16,3 +54,277 @@ class StockAdmin(SimpleHistoryAdmin):
     @admin.display(description="available")
     def available(self, stock: Stock) -> int:
         return stock.available
+
+
+def _view_scope(request) -> frozenset[int] | None:
+    """Organisations whose rows this staff member may see; None means every organisation."""
+    scope = organisation_scope(request, VIEW_ORGANISATION)
+    if scope is None:
+        return None
+    return scope | organisation_scope(request, CHANGE_ORGANISATION)
+
+
+class UnversionedScopedAdmin(OrganisationScopedAdmin):
+    """Scoped admin of a table without simple-history: the plain admin log is its history."""
+
+    object_history_template = None
+
+    def history_view(self, request, object_id, extra_context=None):
+        return admin.ModelAdmin.history_view(self, request, object_id, extra_context)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown under their parent, never edited here; seen by whoever may see the parent."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return self.parent_model_admin_may_view(request, obj)
+
+    def parent_model_admin_may_view(self, request, obj) -> bool:
+        return self.admin_site._registry[self.parent_model].has_view_permission(request, obj)
+
+
+# Orders -----------------------------------------------------------------------------------------
+
+class OrderLineInline(ReadOnlyInline):
+    model = OrderLine
+    fields = ("product", "site", "quantity", "unit_price", "vat_rate", "line_net", "line_vat",
+              "line_gross", "price_source", "allocated_quantity", "backordered_quantity",
+              "shipped_quantity")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product", "site")
+
+
+class OrderEventInline(ReadOnlyInline):
+    model = OrderEvent
+    fields = ("created_at", "action", "from_state", "to_state", "actor_label", "comment")
+
+
+@admin.register(Order)
+class OrderAdmin(UnversionedScopedAdmin):
+    """Orders to look at: state, money and lines are changed by the order's own services only."""
+
+    list_display = ("number", "organisation", "state", "workflow", "total", "placed_at")
+    list_filter = ("state", "workflow")
+    search_fields = ("number", "po_number")
+    list_select_related = ("organisation",)
+    date_hierarchy = "placed_at"
+    inlines = (OrderLineInline, OrderEventInline)
+    fieldsets = (
+        (None, {"fields": ("number", "state", "workflow", "organisation", "placed_by",
+                           "fulfiller", "po_number", "erp_reference", "placed_at", "updated_at")}),
+        ("Money", {"fields": ("currency", "total_net", "total_vat", "total_gross",
+                              "payment_method", "payment_reference", "contract")}),
+        ("Delivery", {"fields": ("site", "delivery_name", "delivery_address", "delivery_postcode",
+                                 "requested_delivery_date", "expected_delivery_date",
+                                 "decline_reason")}),
+        ("Budget", {"fields": ("cost_centre", "budget", "customer_tier")}),
+    )
+
+    def get_queryset(self, request):
+        queryset = admin.ModelAdmin.get_queryset(self, request)
+        scope = _view_scope(request)
+        if scope is None:
+            return queryset
+        return queryset.filter(Q(organisation__in=scope) | Q(fulfiller__in=scope))
+
+    def has_view_permission(self, request, obj=None):
+        if obj is None:
+            return may_view(request)
+        return any(may_view(request, organisation_id)
+                   for organisation_id in (obj.organisation_id, obj.fulfiller_id)
+                   if organisation_id is not None) or request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="total (inc VAT)", ordering="total_gross")
+    def total(self, order: Order) -> str:
+        return f"{order.currency} {order.total_gross}"
+
+
+@admin.register(ShipmentLot)
+class ShipmentLotAdmin(UnversionedScopedAdmin):
+    """Every unit shipped, by lot: search a lot number to find who received it (a recall)."""
+
+    list_display = ("lot_number", "product", "expiry_date", "quantity", "order", "organisation",
+                    "site", "shipped_at")
+    list_filter = ("expiry_date",)
+    search_fields = ("lot_number", "product__sku", "shipment__order__number")
+    list_select_related = ("product", "shipment__order__organisation", "order_line__site")
+    organisation_lookup = "shipment__order__organisation"
+    organisation_id_of = attrgetter("shipment.order.organisation_id")
+    fields = ("lot_number", "product", "expiry_date", "quantity", "order", "organisation",
+              "site", "shipped_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="order", ordering="shipment__order__number")
+    def order(self, lot: ShipmentLot) -> str:
+        return lot.shipment.order.number
+
+    @admin.display(description="organisation")
+    def organisation(self, lot: ShipmentLot) -> str:
+        return str(lot.shipment.order.organisation or "consumer")
+
+    @admin.display(description="delivered to")
+    def site(self, lot: ShipmentLot) -> str:
+        return str(lot.order_line.site or lot.shipment.order.delivery_postcode or "—")
+
+    @admin.display(description="shipped", ordering="shipment__shipped_at")
+    def shipped_at(self, lot: ShipmentLot):
+        return lot.shipment.shipped_at
+
+
+# Outbox and webhooks ----------------------------------------------------------------------------
+
+class DeliveryInline(ReadOnlyInline):
+    model = WebhookDelivery
+    fields = ("endpoint", "state", "attempts", "next_attempt_at", "last_status_code",
+              "last_error", "delivered_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("endpoint")
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(UnversionedScopedAdmin):
+    """Every order event as it was written, and where it was delivered."""
+
+    list_display = ("type", "organisation", "order", "created_at", "dispatched_at")
+    list_filter = ("type", ("organisation", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("order__number", "type")
+    list_select_related = ("organisation", "order")
+    date_hierarchy = "created_at"
+    fields = ("id", "type", "organisation", "order", "created_at", "dispatched_at",
+              "payload_pretty")
+    readonly_fields = fields
+    inlines = (DeliveryInline,)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="payload")
+    def payload_pretty(self, event: OutboxEvent) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(event.payload, indent=2, sort_keys=True))
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(UnversionedScopedAdmin):
+    """Each event's delivery to each endpoint; a pending or dead one can be retried now."""
+
+    organisation_lookup = "endpoint__organisation"
+    organisation_id_of = attrgetter("endpoint.organisation_id")
+    list_display = ("event_type", "endpoint", "organisation", "state", "attempts",
+                    "next_attempt_at", "last_status_code", "last_error", "delivered_at")
+    list_filter = ("state",)
+    search_fields = ("endpoint__url", "event__order__number", "event__type")
+    list_select_related = ("event", "endpoint__organisation")
+    fields = ("event", "endpoint", "state", "attempts", "next_attempt_at", "last_attempt_at",
+              "last_status_code", "last_error", "delivered_at", "created_at")
+    readonly_fields = fields
+    actions = ("retry_now",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_retry_permission(self, request):
+        return may(request, CHANGE_ORGANISATION)
+
+    @admin.display(description="event", ordering="event__type")
+    def event_type(self, delivery: WebhookDelivery) -> str:
+        return delivery.event.type
+
+    @admin.display(description="organisation", ordering="endpoint__organisation__name")
+    def organisation(self, delivery: WebhookDelivery):
+        return delivery.endpoint.organisation
+
+    @admin.action(description="Retry now", permissions=["retry"])
+    def retry_now(self, request, queryset):
+        scope = organisation_scope(request, CHANGE_ORGANISATION)
+        if scope is not None:
+            queryset = queryset.filter(endpoint__organisation__in=scope)
+        queued = webhook_deliveries_retry(delivery_ids=queryset.values_list("pk", flat=True))
+        skipped = queryset.filter(state=DeliveryState.DELIVERED).count()
+        note = f" ({skipped} already delivered left as they are)" if skipped else ""
+        self.message_user(request, f"Queued {queued} deliveries to be sent now{note}.",
+                          messages.SUCCESS)
+
+
+class WebhookEndpointAdminForm(ServiceValidatedForm):
+    url = forms.URLField(label="URL", max_length=300, assume_scheme="https")
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ("organisation", "url", "description", "is_active")
+
+    def clean_url(self):
+        url = self.cleaned_data["url"].strip()
+        try:
+            webhook_url_check(url)
+        except ValidationError as refusal:
+            raise ValidationError(refusal.message_dict["url"]) from None
+        return url
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(UnversionedScopedAdmin):
+    """Addresses an organisation's events are sent to. The secret is made on creation and shown
+    read-only; switch an endpoint off rather than delete it to keep its delivery history."""
+
+    form = WebhookEndpointAdminForm
+    list_display = ("url", "organisation", "description", "is_active", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("url", "description", "organisation__name")
+    list_select_related = ("organisation",)
+    autocomplete_fields = ("organisation",)
+    managers_may_delete = True
+
+    def get_fields(self, request, obj=None):
+        fields = ("organisation", "url", "description", "is_active")
+        return fields if obj is None else (*fields, "secret", "created_by", "created_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else ("organisation", "secret", "created_by", "created_at")
+
+    def save_model(self, request, obj, form, change):
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        if not change:
+            obj.created_by = request.user
+        webhook_endpoint_save(endpoint=obj)

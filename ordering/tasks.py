@@ -1,5 +1,5 @@
-"""Celery tasks of ordering: allocate arriving stock, and email the people an order concerns.
-They call services and selectors; the rules live there."""
+"""Celery tasks of ordering: allocate arriving stock, email the people an order concerns, and
+deliver order events to webhooks. They call services and selectors; the rules live there."""
 
 from celery import shared_task
 from django.conf import settings
@@ -9,6 +9,7 @@ from django.db.models import Q
 from accounts.models import Membership, User
 
 from .models import Order
+from .services import webhooks
 from .services.allocation import allocation_run, stock_receive
 
 SUBJECTS = {
@@ -70,3 +71,24 @@ def stock_arrived(product_id: int, quantity: int, policy: str | None = None) -> 
     """Book an arrival and allocate it to backorders; returns the units allocated."""
     stock_receive(product_id=product_id, quantity=quantity)
     return sum(a.quantity for a in allocation_run(product_id=product_id, policy=policy))
+
+
+@shared_task
+def outbox_dispatch(event_ids: list[str]) -> int:
+    """Create and queue the webhook deliveries of these outbox events; returns how many."""
+    return len(webhooks.outbox_dispatch(event_ids=event_ids))
+
+
+@shared_task(acks_late=True)
+def webhook_deliver(delivery_id: int) -> str | None:
+    """One attempt at a webhook delivery, if it is due. Acknowledged late: a message whose worker
+    died is delivered again, and the claim in the row makes a second run harmless."""
+    return webhooks.webhook_delivery_attempt(delivery_id=delivery_id)
+
+
+@shared_task
+def webhooks_sweep() -> dict:
+    """Every minute (beat): re-queue due deliveries and dispatch events whose task was lost."""
+    sweep = webhooks.webhooks_sweep()
+    return {"events_dispatched": sweep.events_dispatched,
+            "deliveries_queued": sweep.deliveries_queued}

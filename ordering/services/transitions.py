@@ -9,6 +9,7 @@ from segments.resolver import BuyerContext
 from ..errors import OrderError
 from ..models import Order, OrderEvent, OrderState
 from ..rules import Actor, actor_roles, transition_for
+from .outbox import outbox_record
 
 
 def _actor_label(buyer: BuyerContext | None, roles) -> str:
@@ -24,11 +25,15 @@ def order_log(
     *, order: Order, action: str, from_state: str, to_state: str,
     actor_buyer: BuyerContext | None, comment: str = "", roles=frozenset(),
 ) -> OrderEvent:
-    return OrderEvent.objects.create(
+    """Log one state change of an order, and write its outbox events in the same transaction."""
+    event = OrderEvent.objects.create(
         order=order, action=action, from_state=from_state, to_state=to_state,
         actor_id=actor_buyer.user_id if actor_buyer else None,
         actor_label=_actor_label(actor_buyer, roles), comment=comment,
     )
+    outbox_record(order=order, action=action, from_state=from_state, to_state=to_state,
+                  comment=comment)
+    return event
 
 
 def lock_order(order: Order) -> Order:

@@ -132,6 +132,21 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "territories.tasks.territory_rules_day_start", "schedule": 300.0,
     },
 }
+CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "ordering.tasks.webhooks_sweep", "schedule": 60.0}
+
+# Webhooks (ordering/services/webhooks.py, docs/api.md "Webhooks"). The lease must outlast the
+# timeout: an attempt still waiting for its answer is not started again.
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+WEBHOOK_LEASE_SECONDS = int(os.environ.get("WEBHOOK_LEASE_SECONDS", "60"))
+WEBHOOK_BACKOFF_SECONDS = int(os.environ.get("WEBHOOK_BACKOFF_SECONDS", "30"))
+WEBHOOK_BACKOFF_MAX_SECONDS = int(os.environ.get("WEBHOOK_BACKOFF_MAX_SECONDS", str(6 * 3600)))
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
+WEBHOOK_DISPATCH_GRACE_SECONDS = int(os.environ.get("WEBHOOK_DISPATCH_GRACE_SECONDS", "10"))
+# A queue of their own keeps slow receivers from delaying emails; workers must then consume it
+# (`celery worker -Q celery,webhooks`). Empty: Celery's default queue.
+WEBHOOK_QUEUE = os.environ.get("WEBHOOK_QUEUE", "")
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", False)
+
 PRICE_IMPORT_HOT_FOLDER = Path(
     os.environ.get("PRICE_IMPORT_HOT_FOLDER", BASE_DIR / "var" / "price-imports")
 )
@@ -190,6 +205,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStateEnum": "ordering.models.OrderState",
+        "QuoteStateEnum": "pricing.models.QuoteStatus",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -92,5 +92,7 @@ def test_account_manager_admin_index_lists_only_what_account_managers_look_after
             "ApiKey", "Budget", "CostCentre", "Membership", "Organisation", "Site", "User",
         },
         "pricing": {"Contract", "PriceImport", "PriceList", "PriceListItem", "Quote"},
+        "ordering": {"Order", "OutboxEvent", "ShipmentLot", "WebhookDelivery",
+                     "WebhookEndpoint"},
         "territories": {"DistributorProfile", "TerritoryRight"},
     }
