@@ -19,6 +19,10 @@ class ApiScope(models.TextChoices):
     CATALOGUE_READ = "catalogue:read", "Read the catalogue, prices, contracts and quotes"
     ORDERS_WRITE = "orders:write", "Place and follow orders"
     PRICES_IMPORT = "prices:import", "Import prices into price lists (issued by staff only)"
+    ORDERS_FULFIL = "orders:fulfil", (
+        "Report fulfilment of direct orders: acknowledged, shipped, delivered "
+        "(issued by staff only)"
+    )
 
 
 # Scopes an organisation admin may grant in the storefront; staff may grant every scope.

@@ -4,6 +4,7 @@ deliveries."""
 
 from .approvals import ApprovalRule, ApprovalStep, ApproverRole, StepStatus
 from .carts import Cart, CartLine, cart_scope_key
+from .lists import RequisitionList, RequisitionListLine
 from .orders import (
     Order,
     OrderEvent,
@@ -12,7 +13,6 @@ from .orders import (
     PaymentMethod,
     ReliefDeclaration,
 )
-from .lists import RequisitionList, RequisitionListLine
 from .outbox import DeliveryState, OutboxEvent, WebhookDelivery, WebhookEndpoint
 from .shipments import Shipment, ShipmentLot
 from .stock import Allocation, AllocationPolicy, Stock

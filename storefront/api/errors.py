@@ -14,6 +14,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
+from ordering.errors import OrderError
 from pricing.engine import PricingError
 from pricing.services import QuoteError
 
@@ -31,6 +32,21 @@ class DomainError(exceptions.APIException):
         super().__init__(detail=message, code=code)
         self.code = code
         self.fields = fields or {}
+
+
+class Conflict(DomainError):
+    """The request was fine when written but the order or the prices moved on since (409)."""
+
+    status_code = status.HTTP_409_CONFLICT
+
+
+class PriceChanged(Conflict):
+    def __init__(self, message: str, fields: dict | None = None):
+        super().__init__("price_changed", message, fields)
+
+
+# Codes of OrderError that mean "the world moved on", not "the request is wrong".
+ORDER_CONFLICTS = frozenset({"price_changed", "not_allowed", "out_of_stock"})
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
@@ -65,6 +81,12 @@ def _domain(exc) -> exceptions.APIException | None:
         if exc.code == "not_found":
             return exceptions.NotFound(exc.message)
         return DomainError(exc.code, exc.message)
+    if isinstance(exc, OrderError):
+        if exc.code == "forbidden":
+            return exceptions.PermissionDenied(exc.message)
+        fields = {f"lines.{row}": [message] for row, message in exc.rows.items()}
+        kind = Conflict if exc.code in ORDER_CONFLICTS else DomainError
+        return kind(exc.code, exc.message, fields)
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {}
         message = " ".join(exc.messages) or "The request breaks a business rule."

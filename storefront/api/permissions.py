@@ -2,9 +2,9 @@
 
 A view says which scope each HTTP method needs (`required_scopes = {"GET": CATALOGUE_READ}`).
 A key passes when it holds the scope and the member it acts as holds the role permission the
-scope stands for; a browser session passes on the role permission alone. Importing prices is a
-staff matter: a session must be staff, a key must have been issued by a member of staff who still
-is.
+scope stands for; a browser session passes on the role permission alone. Importing prices and
+reporting the fulfilment of direct orders are staff matters: a session must be staff, a key must
+have been issued by a member of staff who still is.
 """
 
 from rest_framework import permissions
@@ -17,17 +17,20 @@ from .authentication import api_key_of
 CATALOGUE_READ = ApiScope.CATALOGUE_READ
 ORDERS_WRITE = ApiScope.ORDERS_WRITE
 PRICES_IMPORT = ApiScope.PRICES_IMPORT
+ORDERS_FULFIL = ApiScope.ORDERS_FULFIL
 
 # The role permission (accounts.permissions) a scope stands for; None: staff only.
 SCOPE_PERMISSIONS: dict[str, str | None] = {
     CATALOGUE_READ: Perm.BROWSE,
     ORDERS_WRITE: Perm.PLACE_ORDER,
     PRICES_IMPORT: None,
+    ORDERS_FULFIL: None,
 }
 
 
-def price_import_actor(request):
-    """The staff member on whose authority prices are imported, or None when there is none."""
+def staff_actor(request):
+    """The staff member on whose authority prices are imported or fulfilment is reported (the
+    session's user, or whoever issued the key, while they are staff), or None."""
     key = api_key_of(request)
     actor = request.user if key is None else key.created_by
     if actor is None or not actor.is_active or not actor.is_staff:
@@ -41,7 +44,7 @@ def scope_granted(request, scope: str) -> bool:
         return False
     permission = SCOPE_PERMISSIONS[scope]
     if permission is None:
-        return price_import_actor(request) is not None
+        return staff_actor(request) is not None
     return request.buyer.can(permission)
 
 

@@ -22,7 +22,7 @@ from .catalog import MAX_QUANTITY, PriceSerializer
 from .errors import DomainError
 from .idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from .pagination import NewestFirstPagination
-from .permissions import CATALOGUE_READ, PRICES_IMPORT, price_import_actor
+from .permissions import CATALOGUE_READ, PRICES_IMPORT, staff_actor
 from .serializers import Money, StrictInput
 
 MAX_BASKET_LINES = 200
@@ -291,7 +291,7 @@ class PriceListBulkUpsert(APIView):
 
     @idempotent
     def post(self, request, code):
-        actor = price_import_actor(request)
+        actor = staff_actor(request)
         price_list = price_lists_editable_by(actor).filter(code=code).first()
         if price_list is None:
             raise Http404("No such price list.")

@@ -25,6 +25,7 @@ ERROR_STATUSES = {
     "401": "No credentials, or an unknown, revoked or expired key.",
     "403": "The key or account may not do this (scope or role).",
     "404": "No such object for this account.",
+    "409": "The world moved on: a price changed, or the order's state no longer allows this.",
     "422": "Well formed, but a business rule refuses it (see `code`).",
     "429": "Too many requests for this key; retry after the `Retry-After` seconds.",
 }

@@ -7,6 +7,8 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 
+from ordering import api as orders
+
 from . import catalog, me, pricing
 
 
@@ -33,6 +35,33 @@ v1 = [
         pricing.PriceListBulkUpsert.as_view(),
         name="api_price_list_bulk_upsert",
     ),
+    path("orders/", orders.OrderListCreate.as_view(), name="api_order_list"),
+    path("orders/<str:number>/", orders.OrderDetail.as_view(), name="api_order_detail"),
+    path("orders/<str:number>/cancel/", orders.OrderCancel.as_view(), name="api_order_cancel"),
+    path("backorders/", orders.BackorderList.as_view(), name="api_backorder_list"),
+    path("routed-orders/", orders.RoutedOrderList.as_view(), name="api_routed_order_list"),
+    path("routed-orders/<str:number>/", orders.RoutedOrderDetail.as_view(),
+         name="api_routed_order_detail"),
+    path("routed-orders/<str:number>/accept/", orders.RoutedOrderAccept.as_view(),
+         name="api_routed_order_accept"),
+    path("routed-orders/<str:number>/decline/", orders.RoutedOrderDecline.as_view(),
+         name="api_routed_order_decline"),
+    path("routed-orders/<str:number>/acknowledge/", orders.RoutedOrderAcknowledge.as_view(),
+         name="api_routed_order_acknowledge"),
+    path("routed-orders/<str:number>/shipments/", orders.RoutedOrderShipment.as_view(),
+         name="api_routed_order_shipment"),
+    path("routed-orders/<str:number>/delivery/", orders.RoutedOrderDelivery.as_view(),
+         name="api_routed_order_delivery"),
+    path("fulfilment/orders/", orders.FulfilmentOrderList.as_view(),
+         name="api_fulfilment_order_list"),
+    path("fulfilment/orders/<str:number>/", orders.FulfilmentOrderDetail.as_view(),
+         name="api_fulfilment_order_detail"),
+    path("fulfilment/orders/<str:number>/acknowledge/", orders.FulfilmentAcknowledge.as_view(),
+         name="api_fulfilment_acknowledge"),
+    path("fulfilment/orders/<str:number>/shipments/", orders.FulfilmentShipment.as_view(),
+         name="api_fulfilment_shipment"),
+    path("fulfilment/orders/<str:number>/delivery/", orders.FulfilmentDelivery.as_view(),
+         name="api_fulfilment_delivery"),
 ]
 
 urlpatterns = [

@@ -1,0 +1,392 @@
+"""Order endpoints of the REST API, for three callers:
+
+- a buyer's ERP (scope orders:write): place orders with an Idempotency-Key, list and read the
+  organisation's orders as the key's member may see them in the browser, cancel, read backorders;
+- a distributor's ERP (orders:write): the orders routed to it — accept, decline, acknowledge, ship
+  with lots, deliver;
+- the manufacturer's ERP (orders:fulfil, issued by staff): direct orders past approval —
+  acknowledge, ship with lots, deliver.
+
+Every call goes through the same selectors and services as the pages; an order the caller may not
+see does not exist for them (404)."""
+
+from decimal import Decimal
+
+import django_filters
+from django.http import Http404
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.selectors import organisation_cost_centres
+from catalog.selectors import visible_products
+from segments.resolver import Workflow
+from storefront.api.errors import DomainError, PriceChanged
+from storefront.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
+from storefront.api.pagination import NewestFirstPagination
+from storefront.api.permissions import ORDERS_FULFIL, ORDERS_WRITE
+
+from .models import Order, OrderLine, OrderState
+from .selectors import (
+    backorders_for,
+    fulfilment_orders,
+    orders_for,
+    routed_orders_for,
+    with_details,
+    with_summary,
+)
+from .serializers import (
+    AcceptInput,
+    AcknowledgeInput,
+    BackorderSerializer,
+    CommentInput,
+    DeclineInput,
+    DeliveryInput,
+    OrderCreateInput,
+    OrdersCreatedSerializer,
+    OrderSerializer,
+    OrderSummarySerializer,
+    ShipmentInput,
+)
+from .services.approvals import order_cancel
+from .services.checkout import (
+    InstitutionalDetails,
+    OrderItem,
+    checkout_distributor,
+    checkout_institutional,
+    checkout_review,
+)
+from .services.routing import routed_order_accept, routed_order_decline
+from .services.shipping import (
+    ShipmentReport,
+    ShippedLot,
+    order_acknowledge,
+    order_deliver,
+    order_ship,
+)
+
+
+def _valid(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class OrderFilter(django_filters.FilterSet):
+    state = django_filters.MultipleChoiceFilter(choices=OrderState.choices)
+    placed_after = django_filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="gte")
+    placed_before = django_filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="lt")
+    po_number = django_filters.CharFilter(max_length=40)
+
+    class Meta:
+        model = Order
+        fields = ["state", "placed_after", "placed_before", "po_number"]
+
+
+class _OrderLists(generics.ListAPIView):
+    serializer_class = OrderSummarySerializer
+    filterset_class = OrderFilter
+    pagination_class = NewestFirstPagination
+
+    def orders(self):
+        raise NotImplementedError
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Order.objects.none()
+        return with_summary(self.orders())
+
+
+class _OrderDetails(generics.RetrieveAPIView):
+    serializer_class = OrderSerializer
+    filter_backends = ()
+
+    def orders(self):
+        raise NotImplementedError
+
+    def get_object(self):
+        order = with_details(self.orders()).filter(number=self.kwargs["number"]).first()
+        if order is None:
+            raise Http404("No such order.")
+        return order
+
+
+# A buyer's orders ---------------------------------------------------------------------------------
+
+
+def _items(buyer, lines: list[dict]) -> list[OrderItem]:
+    """The request's lines as products this buyer may see; unknown SKUs refused per line."""
+    skus = {line["sku"] for line in lines}
+    ids = dict(visible_products(buyer).filter(sku__in=skus).values_list("sku", "pk"))
+    missing = {
+        f"lines.{i}.sku": ["No product with this SKU is available to you."]
+        for i, line in enumerate(lines) if line["sku"] not in ids
+    }
+    if missing:
+        raise DomainError("unknown_product", "Some lines name products you cannot order.",
+                          missing)
+    return [OrderItem(i, ids[line["sku"]], line["quantity"]) for i, line in enumerate(lines)]
+
+
+def _cost_centre_id(buyer, code: str) -> int | None:
+    if not code:
+        return None
+    found = organisation_cost_centres(buyer=buyer).filter(code=code, is_active=True).first()
+    if found is None:
+        raise DomainError("bad_cost_centre", "No active cost centre with this code.",
+                          {"cost_centre": ["Use one of your organisation's cost centre codes."]})
+    return found.pk
+
+
+def _check_lines(review, lines: list[dict]) -> None:
+    """Per-line problems (visibility, territory, quantity rules) and prices the caller did not
+    expect, reported against the request's line numbers."""
+    problems = {
+        f"lines.{r.cart_line_id}": [r.checked.problem]
+        for r in review.lines if not r.checked.ok
+    }
+    if problems:
+        raise DomainError("line_problem", "Some lines cannot be ordered as they are.", problems)
+    changed = {}
+    for reviewed in review.lines:
+        expected = lines[reviewed.cart_line_id].get("expected_unit_price")
+        if expected is not None and Decimal(expected) != reviewed.price.unit_price:
+            changed[f"lines.{reviewed.cart_line_id}.expected_unit_price"] = [
+                f"The price is now {reviewed.price.unit_price} {reviewed.price.currency}."
+            ]
+    if changed:
+        raise PriceChanged("Prices changed: check them and send the new expected prices.",
+                           changed)
+    if review.problems:
+        raise DomainError("order_problem", review.problems[0])
+
+
+def place_order(buyer, data: dict) -> list[Order]:
+    """Check, price and place the order the way the checkout pages do (cart aside)."""
+    if buyer.workflow == Workflow.RETAIL or buyer.organisation_id is None:
+        raise DomainError("wrong_workflow", "Orders through the API are placed for an "
+                          "organisation; consumers pay by card in the storefront.")
+    items = _items(buyer, data["lines"])
+    line_sites = {i: line["site"] for i, line in enumerate(data["lines"]) if line.get("site")}
+    details = InstitutionalDetails(
+        po_number=data["po_number"], cost_centre_id=_cost_centre_id(buyer, data["cost_centre"]),
+        requested_delivery_date=data["requested_delivery_date"], contract_id=data["contract"],
+        line_sites=line_sites,
+    )
+    review = checkout_review(buyer=buyer, contract_id=details.contract_id,
+                             line_sites=line_sites, items=items)
+    _check_lines(review, data["lines"])
+    place = checkout_distributor if buyer.workflow == Workflow.DISTRIBUTOR else (
+        checkout_institutional
+    )
+    return place(buyer=buyer, details=details, expected_token=review.price_token, items=items)
+
+
+@extend_schema_view(
+    get=extend_schema(tags=["orders"], summary="Orders of the organisation you may see"),
+    post=extend_schema(
+        tags=["orders"], summary="Place an order", request=OrderCreateInput,
+        responses={201: OrdersCreatedSerializer}, parameters=[IDEMPOTENCY_KEY_PARAMETER],
+    ),
+)
+class OrderListCreate(_OrderLists):
+    """List the orders this key's member may see (requisitioners their own; approvers and
+    admins the organisation's), newest first; or place an order, checked and priced exactly as
+    the checkout page does."""
+
+    required_scopes = {"GET": ORDERS_WRITE, "POST": ORDERS_WRITE}
+
+    def orders(self):
+        return orders_for(self.request.buyer)
+
+    @idempotent
+    def post(self, request):
+        placed = place_order(request.buyer, _valid(OrderCreateInput, request))
+        orders = with_details(Order.objects.filter(pk__in=[o.pk for o in placed])).order_by("id")
+        body = {"orders": OrderSerializer(orders, many=True).data}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["orders"], summary="One order")
+class OrderDetail(_OrderDetails):
+    required_scopes = {"GET": ORDERS_WRITE}
+
+    def orders(self):
+        return orders_for(self.request.buyer)
+
+
+class _OrderAction(APIView):
+    """POST an action on one order found through `orders()`; answers with the order after it."""
+
+    required_scopes = {"POST": ORDERS_WRITE}
+    input_class = CommentInput
+
+    def orders(self):
+        raise NotImplementedError
+
+    def act(self, order: Order, data: dict) -> None:
+        raise NotImplementedError
+
+    @idempotent
+    def post(self, request, number: str):
+        order = self.orders().filter(number=number).first()
+        if order is None:
+            raise Http404("No such order.")
+        self.act(order, _valid(self.input_class, request))
+        return Response(OrderSerializer(with_details(Order.objects).get(pk=order.pk)).data)
+
+
+def _action_schema(summary: str, input_class, tag: str = "orders"):
+    return extend_schema_view(post=extend_schema(
+        tags=[tag], summary=summary, request=input_class, responses={200: OrderSerializer},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+    ))
+
+
+@_action_schema("Cancel an order (its placer or an organisation admin)", CommentInput)
+class OrderCancel(_OrderAction):
+    def orders(self):
+        return orders_for(self.request.buyer)
+
+    def act(self, order, data):
+        order_cancel(order=order, actor_buyer=self.request.buyer, comment=data["comment"])
+
+
+@extend_schema(tags=["orders"], summary="Lines still waiting for stock")
+class BackorderList(generics.ListAPIView):
+    """Backordered lines of the organisation's open orders you may see."""
+
+    required_scopes = {"GET": ORDERS_WRITE}
+    serializer_class = BackorderSerializer
+    pagination_class = NewestFirstPagination
+    filter_backends = ()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return OrderLine.objects.none()
+        return backorders_for(self.request.buyer)
+
+
+# A distributor's routed orders -----------------------------------------------------------------
+
+
+def _ship(order, actor, data) -> None:
+    lots = tuple(
+        ShippedLot(lot["line"], lot["lot_number"], lot["quantity"], lot["expiry_date"])
+        for lot in data["lots"]
+    )
+    report = ShipmentReport(
+        tracking_number=data["tracking_number"], lots=lots, carrier=data["carrier"],
+        tracking_url=data["tracking_url"], shipped_at=data["shipped_at"],
+    )
+    order_ship(order=order, actor_buyer=actor, report=report)
+
+
+class _Routed:
+    def orders(self):
+        return routed_orders_for(self.request.buyer)
+
+
+@extend_schema(tags=["routed orders"], summary="Orders routed to your distributor organisation")
+class RoutedOrderList(_Routed, _OrderLists):
+    required_scopes = {"GET": ORDERS_WRITE}
+
+
+@extend_schema(tags=["routed orders"], summary="One routed order")
+class RoutedOrderDetail(_Routed, _OrderDetails):
+    required_scopes = {"GET": ORDERS_WRITE}
+
+
+@_action_schema("Accept a routed order, with the expected delivery date", AcceptInput,
+                "routed orders")
+class RoutedOrderAccept(_Routed, _OrderAction):
+    input_class = AcceptInput
+
+    def act(self, order, data):
+        routed_order_accept(order=order, actor_buyer=self.request.buyer,
+                            expected_delivery_date=data["expected_delivery_date"])
+
+
+@_action_schema("Decline a routed order, with a reason for the buyer", DeclineInput,
+                "routed orders")
+class RoutedOrderDecline(_Routed, _OrderAction):
+    input_class = DeclineInput
+
+    def act(self, order, data):
+        routed_order_decline(order=order, actor_buyer=self.request.buyer, reason=data["reason"])
+
+
+@_action_schema("Record your ERP's reference for an accepted routed order", AcknowledgeInput,
+                "routed orders")
+class RoutedOrderAcknowledge(_Routed, _OrderAction):
+    input_class = AcknowledgeInput
+
+    def act(self, order, data):
+        order_acknowledge(order=order, actor_buyer=self.request.buyer,
+                          erp_reference=data["erp_reference"])
+
+
+@_action_schema("Ship an accepted routed order: tracking and the lot of every unit",
+                ShipmentInput, "routed orders")
+class RoutedOrderShipment(_Routed, _OrderAction):
+    input_class = ShipmentInput
+
+    def act(self, order, data):
+        _ship(order, self.request.buyer, data)
+
+
+@_action_schema("Record the delivery of a shipped routed order", DeliveryInput, "routed orders")
+class RoutedOrderDelivery(_Routed, _OrderAction):
+    input_class = DeliveryInput
+
+    def act(self, order, data):
+        order_deliver(order=order, actor_buyer=self.request.buyer,
+                      delivered_on=data["delivered_on"], received_by=data["received_by"])
+
+
+# The manufacturer's ERP --------------------------------------------------------------------------
+
+
+class _Fulfilment:
+    required_scopes = {"GET": ORDERS_FULFIL, "POST": ORDERS_FULFIL}
+
+    def orders(self):
+        return fulfilment_orders()
+
+
+@extend_schema(tags=["fulfilment"], summary="Direct orders to fulfil (staff-issued keys)")
+class FulfilmentOrderList(_Fulfilment, _OrderLists):
+    pass
+
+
+@extend_schema(tags=["fulfilment"], summary="One direct order to fulfil")
+class FulfilmentOrderDetail(_Fulfilment, _OrderDetails):
+    pass
+
+
+@_action_schema("Acknowledge a direct order, with the ERP's reference", AcknowledgeInput,
+                "fulfilment")
+class FulfilmentAcknowledge(_Fulfilment, _OrderAction):
+    input_class = AcknowledgeInput
+
+    def act(self, order, data):
+        order_acknowledge(order=order, actor_buyer=None, erp_reference=data["erp_reference"])
+
+
+@_action_schema("Ship an allocated direct order: tracking and the lot of every unit",
+                ShipmentInput, "fulfilment")
+class FulfilmentShipment(_Fulfilment, _OrderAction):
+    input_class = ShipmentInput
+
+    def act(self, order, data):
+        _ship(order, None, data)
+
+
+@_action_schema("Record the delivery of a shipped direct order", DeliveryInput, "fulfilment")
+class FulfilmentDelivery(_Fulfilment, _OrderAction):
+    input_class = DeliveryInput
+
+    def act(self, order, data):
+        order_deliver(order=order, actor_buyer=None, delivered_on=data["delivered_on"],
+                      received_by=data["received_by"])
