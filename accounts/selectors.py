@@ -4,8 +4,11 @@ An id from a URL is looked up in these querysets only, so another organisation's
 """
 
 from django.db.models import Prefetch, QuerySet
+from guardian.shortcuts import get_objects_for_user
 
-from .models import Budget, CostCentre, Membership, Site
+from .models import Budget, CostCentre, Membership, Organisation, Site
+
+CHANGE_ORGANISATION = "accounts.change_organisation"
 
 
 def organisation_members(*, buyer) -> QuerySet[Membership]:
@@ -35,3 +38,16 @@ def organisation_cost_centres(*, buyer) -> QuerySet[CostCentre]:
         .prefetch_related(Prefetch("budgets", queryset=Budget.objects.order_by("-period_start")))
         .order_by("code")
     )
+
+
+def managed_organisation_ids(user) -> frozenset[int] | None:
+    """Organisations a staff member looks after (holds change rights on): None means all
+    (superusers); a user who is not active staff looks after none."""
+    if user.is_superuser:
+        return None
+    if not user.is_active or not user.is_staff:
+        return frozenset()
+    granted = get_objects_for_user(
+        user, CHANGE_ORGANISATION, klass=Organisation, accept_global_perms=False
+    )
+    return frozenset(granted.values_list("pk", flat=True))

@@ -25,7 +25,7 @@ from segments.resolver import Workflow
 from storefront.api.errors import DomainError, PriceChanged
 from storefront.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from storefront.api.pagination import NewestFirstPagination
-from storefront.api.permissions import ORDERS_FULFIL, ORDERS_WRITE
+from storefront.api.permissions import ORDERS_FULFIL, ORDERS_WRITE, staff_actor
 
 from .models import Order, OrderLine, OrderState
 from .selectors import (
@@ -352,7 +352,7 @@ class _Fulfilment:
     required_scopes = {"GET": ORDERS_FULFIL, "POST": ORDERS_FULFIL}
 
     def orders(self):
-        return fulfilment_orders()
+        return fulfilment_orders(staff_actor(self.request))
 
 
 @extend_schema(tags=["fulfilment"], summary="Direct orders to fulfil (staff-issued keys)")

@@ -9,6 +9,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from accounts.permissions import Perm
+from accounts.selectors import managed_organisation_ids
 from segments.resolver import BuyerContext
 
 from .models import (
@@ -184,9 +185,12 @@ def with_summary(orders: QuerySet[Order]) -> QuerySet[Order]:
     return orders.select_related("placed_by", "organisation", "fulfiller", "cost_centre")
 
 
-def fulfilment_orders() -> QuerySet[Order]:
-    """Direct orders the manufacturer's ERP fulfils: submitted (past any approval) and on."""
-    return Order.objects.filter(fulfiller__isnull=True, state__in=FULFILMENT_STATES)
+def fulfilment_orders(staff_user) -> QuerySet[Order]:
+    """Direct orders the manufacturer's ERP fulfils: submitted (past any approval) and on — all
+    of them on a superuser's authority, an account manager's organisations' on theirs."""
+    orders = Order.objects.filter(fulfiller__isnull=True, state__in=FULFILMENT_STATES)
+    scope = managed_organisation_ids(staff_user)
+    return orders if scope is None else orders.filter(organisation_id__in=scope)
 
 
 def backorders_for(buyer: BuyerContext) -> QuerySet[OrderLine]:

@@ -432,7 +432,7 @@ def order_action(request, number: str, action: str):
     return redirect("order_detail", number=number)
 
 
-@buyer_page
+@for_workflow(Workflow.INSTITUTIONAL, Workflow.DISTRIBUTOR)
 def approvals(request):
     return render(request, "ordering/approval_queue.html",
                   {"orders": list(approval_queue(request.buyer)[:ORDERS_PAGE])})

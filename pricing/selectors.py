@@ -1,13 +1,11 @@
 """Reads about pricing records: a buyer's own quotes, and what a staff member may edit."""
-from django.db.models import Exists, OuterRef, Q, QuerySet
-from guardian.shortcuts import get_objects_for_user
 
-from accounts.models import Organisation
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from accounts.selectors import managed_organisation_ids
 from segments.resolver import BuyerContext
 
 from .models import Contract, ContractStatus, PriceList, Quote, QuoteStatus
-
-CHANGE_ORGANISATION = "accounts.change_organisation"
 
 
 def quotes_of(*, buyer: BuyerContext) -> QuerySet[Quote]:
@@ -29,18 +27,6 @@ def current_quotes_of(*, buyer: BuyerContext) -> QuerySet[Quote]:
 def quote_of(*, buyer: BuyerContext, quote_id: int) -> Quote:
     """One of the buyer's own quotes; another organisation's id raises Quote.DoesNotExist."""
     return quotes_of(buyer=buyer).get(pk=quote_id)
-
-
-def managed_organisation_ids(user) -> frozenset[int] | None:
-    """Organisations whose prices this staff member manages; None means all (superusers)."""
-    if user.is_superuser:
-        return None
-    if not user.is_active or not user.is_staff:
-        return frozenset()
-    granted = get_objects_for_user(
-        user, CHANGE_ORGANISATION, klass=Organisation, accept_global_perms=False
-    )
-    return frozenset(granted.values_list("pk", flat=True))
 
 
 def price_lists_editable_by(user) -> QuerySet[PriceList]:

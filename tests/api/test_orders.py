@@ -532,3 +532,30 @@ def test_fulfilment_needs_a_staff_issued_key(world):
         assert response.status_code == 403
     order.refresh_from_db()
     assert order.state == OrderState.ALLOCATED
+
+
+@pytest.mark.django_db
+def test_an_account_managers_fulfilment_key_reaches_only_their_organisations(world):
+    from accounts.services import organisation_save
+
+    order = make_order(world, OrderState.ALLOCATED, placed_by="buyer")
+    theirs, other = UserFactory(is_staff=True), UserFactory(is_staff=True)
+    world.trust.account_manager = theirs
+    organisation_save(organisation=world.trust)
+    maker = OrganisationFactory(name="Maker Ltd")
+    clients = {
+        who: key_client(issue_key(maker, MembershipFactory(organisation=maker).user,
+                                  scopes=[ApiScope.ORDERS_FULFIL], created_by=issuer,
+                                  name=f"ERP {who}"))
+        for who, issuer in (("theirs", theirs), ("other", other))
+    }
+
+    seen = {who: [o["number"] for o in c.get("/api/v1/fulfilment/orders/").json()["results"]]
+            for who, c in clients.items()}
+    refused = clients["other"].post(f"/api/v1/fulfilment/orders/{order.number}/shipments/",
+                                    ship_body(order), format="json")
+
+    assert seen == {"theirs": [order.number], "other": []}
+    assert refused.status_code == 404
+    order.refresh_from_db()
+    assert order.state == OrderState.ALLOCATED

@@ -139,3 +139,8 @@ def test_list_pages_run_the_same_queries_for_few_and_many_orders(world, name):
         return len(queries)
 
     assert count(3) == count(30)
+
+
+def test_a_consumer_has_no_approval_queue(world):
+    assert _client(world.user("patient")).get(reverse("approvals")).status_code == 404
+    assert _client(world.user("approver")).get(reverse("approvals")).status_code == 200
