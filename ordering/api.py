@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from accounts.selectors import organisation_cost_centres
 from catalog.selectors import visible_products
 from segments.resolver import Workflow
+from storefront.api.authentication import api_key_of
 from storefront.api.errors import DomainError, PriceChanged
 from storefront.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from storefront.api.pagination import NewestFirstPagination
@@ -271,7 +272,7 @@ class BackorderList(generics.ListAPIView):
 # A distributor's routed orders -----------------------------------------------------------------
 
 
-def _ship(order, actor, data) -> None:
+def _ship(order, actor, data, reported_by: str = "") -> None:
     lots = tuple(
         ShippedLot(lot["line"], lot["lot_number"], lot["quantity"], lot["expiry_date"])
         for lot in data["lots"]
@@ -280,7 +281,7 @@ def _ship(order, actor, data) -> None:
         tracking_number=data["tracking_number"], lots=lots, carrier=data["carrier"],
         tracking_url=data["tracking_url"], shipped_at=data["shipped_at"],
     )
-    order_ship(order=order, actor_buyer=actor, report=report)
+    order_ship(order=order, actor_buyer=actor, report=report, reported_by=reported_by)
 
 
 class _Routed:
@@ -354,6 +355,14 @@ class _Fulfilment:
     def orders(self):
         return fulfilment_orders(staff_actor(self.request))
 
+    def reporter(self) -> str:
+        """Who reports for the system, for the order's log: the key and its issuer, or the staff
+        member of a session."""
+        key, staff = api_key_of(self.request), staff_actor(self.request)
+        if key is None:
+            return staff.email
+        return f"API key “{key.name}” ({key.prefix}…) issued by {staff.email}"
+
 
 @extend_schema(tags=["fulfilment"], summary="Direct orders to fulfil (staff-issued keys)")
 class FulfilmentOrderList(_Fulfilment, _OrderLists):
@@ -371,7 +380,8 @@ class FulfilmentAcknowledge(_Fulfilment, _OrderAction):
     input_class = AcknowledgeInput
 
     def act(self, order, data):
-        order_acknowledge(order=order, actor_buyer=None, erp_reference=data["erp_reference"])
+        order_acknowledge(order=order, actor_buyer=None, erp_reference=data["erp_reference"],
+                          reported_by=self.reporter())
 
 
 @_action_schema("Ship an allocated direct order: tracking and the lot of every unit",
@@ -380,7 +390,7 @@ class FulfilmentShipment(_Fulfilment, _OrderAction):
     input_class = ShipmentInput
 
     def act(self, order, data):
-        _ship(order, None, data)
+        _ship(order, None, data, self.reporter())
 
 
 @_action_schema("Record the delivery of a shipped direct order", DeliveryInput, "fulfilment")
@@ -389,4 +399,4 @@ class FulfilmentDelivery(_Fulfilment, _OrderAction):
 
     def act(self, order, data):
         order_deliver(order=order, actor_buyer=None, delivered_on=data["delivered_on"],
-                      received_by=data["received_by"])
+                      received_by=data["received_by"], reported_by=self.reporter())

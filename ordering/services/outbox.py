@@ -54,7 +54,8 @@ def event_organisation_ids(order: Order) -> list[int]:
 def outbox_record(*, order: Order, action: str, from_state: str, to_state: str,
                   comment: str = "") -> list[OutboxEvent]:
     """Write the events of one order change in the caller's transaction (one INSERT), and
-    dispatch them once it commits. Returns the events written (none for a retail order)."""
+    dispatch them once it commits. Returns the events written (none for a consumer's direct
+    order)."""
     organisation_ids = event_organisation_ids(order)
     if not organisation_ids:
         return []
@@ -65,6 +66,9 @@ def outbox_record(*, order: Order, action: str, from_state: str, to_state: str,
     events = []
     for organisation_id in organisation_ids:
         event_id = uuid.uuid4()
+        if organisation_id == order.fulfiller_id:  # the distributor reads it as a routed order
+            href = f"/api/v1/routed-orders/{order.number}/"
+            data = {**data, "order": {**data["order"], "href": href}}
         events.append(OutboxEvent(
             id=event_id, organisation_id=organisation_id, order_id=order.pk, type=event_type,
             payload={

@@ -42,9 +42,14 @@ class ShipmentReport:
     shipped_at: datetime.datetime | None = None
 
 
+def _noted(comment: str, reported_by: str) -> str:
+    """The event's comment, naming who reported it when the actor is the system (an ERP)."""
+    return f"{comment} (reported by {reported_by})" if reported_by else comment
+
+
 @transaction.atomic
 def order_acknowledge(
-    *, order: Order, actor_buyer: BuyerContext | None, erp_reference: str
+    *, order: Order, actor_buyer: BuyerContext | None, erp_reference: str, reported_by: str = ""
 ) -> Order:
     """The fulfilling ERP confirms it received the order, and gives its own number for it."""
     reference = (erp_reference or "").strip()
@@ -56,7 +61,7 @@ def order_acknowledge(
     order.erp_reference = reference
     order.save(update_fields=["erp_reference", "updated_at"])
     return apply_transition(order=order, action=Action.ACKNOWLEDGE, actor_buyer=actor_buyer,
-                            comment=f"ERP reference {reference}")
+                            comment=_noted(f"ERP reference {reference}", reported_by))
 
 
 def _clean_lots(report: ShipmentReport, lines: list[OrderLine]) -> dict[int, list[ShippedLot]]:
@@ -96,7 +101,8 @@ def _clean_lots(report: ShipmentReport, lines: list[OrderLine]) -> dict[int, lis
 
 @transaction.atomic
 def order_ship(
-    *, order: Order, actor_buyer: BuyerContext | None, report: ShipmentReport
+    *, order: Order, actor_buyer: BuyerContext | None, report: ShipmentReport,
+    reported_by: str = "",
 ) -> Shipment:
     """Record the shipment of a whole order with its lots, and move it to shipped."""
     tracking = (report.tracking_number or "").strip()
@@ -109,12 +115,12 @@ def order_ship(
     order = lock_order(order)
     lines = list(order.lines.select_related("product").order_by("id"))
     order = apply_transition(order=order, action=Action.SHIP, actor_buyer=actor_buyer,
-                             comment=f"Tracking {tracking}")
+                             comment=_noted(f"Tracking {tracking}", reported_by))
     by_line = _clean_lots(report, lines)
     shipment = Shipment.objects.create(
         order=order, carrier=(report.carrier or "").strip(), tracking_number=tracking,
         tracking_url=report.tracking_url or "", shipped_at=report.shipped_at or timezone.now(),
-        recorded_by=_actor_label(actor_buyer, frozenset()),
+        recorded_by=(reported_by or _actor_label(actor_buyer, frozenset()))[:150],
     )
     products = {line.pk: line.product_id for line in lines}
     ShipmentLot.objects.bulk_create(
@@ -129,7 +135,7 @@ def order_ship(
 @transaction.atomic
 def order_deliver(
     *, order: Order, actor_buyer: BuyerContext | None, delivered_on: datetime.date | None = None,
-    received_by: str = "",
+    received_by: str = "", reported_by: str = "",
 ) -> Order:
     """Record that a shipped order arrived."""
     day = delivered_on or timezone.localdate()
@@ -138,4 +144,4 @@ def order_deliver(
     note = f"Delivered {day:%d %b %Y}" + (f", received by {received_by.strip()[:80]}"
                                            if received_by.strip() else "")
     return apply_transition(order=lock_order(order), action=Action.DELIVER,
-                            actor_buyer=actor_buyer, comment=note)
+                            actor_buyer=actor_buyer, comment=_noted(note, reported_by))

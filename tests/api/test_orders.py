@@ -462,8 +462,9 @@ def test_the_manufacturer_erp_acknowledges_ships_and_delivers_direct_orders(worl
     assert order.number in queue and pending.number not in queue
     assert ack.status_code == shipped.status_code == delivered.status_code == 200
     assert delivered.json()["state"] == OrderState.DELIVERED
-    assert list(OrderEvent.objects.filter(order=order).values_list("action", flat=True)) == [
-        "acknowledge", "ship", "deliver"]
+    events = OrderEvent.objects.filter(order=order)
+    assert list(events.values_list("action", flat=True)) == ["acknowledge", "ship", "deliver"]
+    assert all("issued by erp-owner@maker.test" in e.comment for e in events)
     assert OrderLine.objects.get(order=order).shipped_quantity == 8
 
 

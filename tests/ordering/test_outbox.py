@@ -91,7 +91,13 @@ def test_a_routed_order_tells_the_buyer_and_the_distributor(world):
     assert {e.type for e in events} == {"order.accept"}
     assert len({e.id for e in events}) == 2
     assert [e.payload["organisation"] for e in events] == [e.organisation_id for e in events]
-    assert events[0].payload["data"] == events[1].payload["data"]
+    by_organisation = {e.organisation_id: e.payload["data"]["order"] for e in events}
+    assert by_organisation[world.trust.pk]["href"] == f"/api/v1/orders/{order.number}/"
+    assert by_organisation[world.distributor.pk]["href"] == (
+        f"/api/v1/routed-orders/{order.number}/"
+    )
+    assert {k: v for k, v in by_organisation[world.trust.pk].items() if k != "href"} == {
+        k: v for k, v in by_organisation[world.distributor.pk].items() if k != "href"}
     assert events[0].payload["data"]["order"]["fulfiller"] == world.distributor.name
     assert events[0].payload["data"]["order"]["state"] == "accepted_by_distributor"
 
@@ -107,6 +113,20 @@ def test_a_retail_order_writes_no_event(world):
 
     assert order.events.count() == 1
     assert not OutboxEvent.objects.exists()
+
+
+def test_a_consumers_routed_order_tells_the_distributor(world):
+    order = Order.objects.create(
+        number=f"R-{uuid.uuid4().hex[:8]}", workflow="retail", state="routed",
+        placed_by=world.user("patient"), organisation=None, fulfiller=world.distributor,
+        currency="GBP", payment_method=PaymentMethod.CARD,
+    )
+
+    order_transition(order=order, action="accept", actor_buyer=world.buyer("distributor"))
+
+    (event,) = OutboxEvent.objects.all()
+    assert event.organisation == world.distributor
+    assert event.payload["data"]["order"]["href"] == f"/api/v1/routed-orders/{order.number}/"
 
 
 def test_a_retail_checkout_writes_no_event(world):
