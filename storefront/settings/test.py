@@ -14,3 +14,7 @@ _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")  # noqa: F405
 CACHES["default"]["KEY_PREFIX"] = f"test-{_WORKER}"  # noqa: F405
 if not REDIS_URL:  # noqa: F405
     CACHES["default"]["LOCATION"] = f"storefront-{_WORKER}"  # noqa: F405
+
+# Connections are not kept between requests: a live server's or a worker's thread leaves none open
+# when the test database is dropped.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
