@@ -4,7 +4,7 @@ territories are the server's to decide."""
 
 from rest_framework import serializers
 
-from storefront.api.catalog import MAX_QUANTITY
+from catalog.api import MAX_QUANTITY
 from storefront.api.serializers import Money, StrictInput
 
 from .models import OrderState

@@ -7,9 +7,11 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 
+from catalog import api as catalog
 from ordering import api as orders
+from pricing import api as pricing
 
-from . import catalog, me, pricing
+from . import me
 
 
 @extend_schema(exclude=True)

@@ -12,18 +12,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Organisation
+from catalog.api import MAX_QUANTITY, PriceSerializer
 from catalog.selectors import visible_products
 from pricing.engine import PricingError, check_quantity, line_total, prices_for
 from pricing.models import Contract, Currency, QuoteStatus
 from pricing.selectors import contracts_of, current_quotes_of, price_lists_editable_by, quotes_of
 from pricing.services import price_import
-
-from .catalog import MAX_QUANTITY, PriceSerializer
-from .errors import DomainError
-from .idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
-from .pagination import NewestFirstPagination
-from .permissions import CATALOGUE_READ, PRICES_IMPORT, staff_actor
-from .serializers import Money, StrictInput
+from storefront.api.errors import DomainError
+from storefront.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
+from storefront.api.pagination import NewestFirstPagination
+from storefront.api.permissions import CATALOGUE_READ, PRICES_IMPORT, staff_actor
+from storefront.api.serializers import Money, StrictInput
 
 MAX_BASKET_LINES = 200
 MAX_UPSERT_ITEMS = 10_000

@@ -14,11 +14,10 @@ from rest_framework import generics, serializers
 from catalog.models import Category, DeviceClass, Product
 from catalog.selectors import in_category, search_products, visible_products, with_availability
 from pricing.engine import ResolvedPrice, prices_for
+from storefront.api.pagination import ApiCursorPagination
+from storefront.api.permissions import CATALOGUE_READ
+from storefront.api.serializers import Money
 from territories.rules import Availability, availability_for
-
-from .pagination import ApiCursorPagination
-from .permissions import CATALOGUE_READ
-from .serializers import Money
 
 MAX_QUANTITY = 1_000_000
 
