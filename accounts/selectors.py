@@ -6,6 +6,7 @@ An id from a URL is looked up in these querysets only, so another organisation's
 from django.db.models import Prefetch, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
+from .keys import ApiKey
 from .models import Budget, CostCentre, Membership, Organisation, Site
 
 CHANGE_ORGANISATION = "accounts.change_organisation"
@@ -51,3 +52,14 @@ def managed_organisation_ids(user) -> frozenset[int] | None:
         user, CHANGE_ORGANISATION, klass=Organisation, accept_global_perms=False
     )
     return frozenset(granted.values_list("pk", flat=True))
+
+
+def organisation_api_keys(*, buyer) -> QuerySet[ApiKey]:
+    """Keys of the buyer's active organisation, live ones first, newest first."""
+    if buyer.organisation_id is None:
+        return ApiKey.objects.none()
+    return (
+        ApiKey.objects.filter(organisation_id=buyer.organisation_id)
+        .select_related("user", "created_by")
+        .order_by("revoked_at", "-created_at")
+    )

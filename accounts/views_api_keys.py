@@ -8,7 +8,6 @@ import datetime
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -20,17 +19,7 @@ from storefront.api.services import api_key_issue, api_key_revoke
 from .forms import add_validation_errors
 from .keys import SELF_SERVICE_SCOPES, ApiKey
 from .mixins import OrganisationAdminRequiredMixin
-
-
-def organisation_api_keys(*, buyer) -> QuerySet[ApiKey]:
-    """Keys of the buyer's active organisation, live ones first, newest first."""
-    if buyer.organisation_id is None:
-        return ApiKey.objects.none()
-    return (
-        ApiKey.objects.filter(organisation_id=buyer.organisation_id)
-        .select_related("user", "created_by")
-        .order_by("revoked_at", "-created_at")
-    )
+from .selectors import organisation_api_keys
 
 
 class ApiKeyForm(forms.Form):
