@@ -44,7 +44,8 @@ def _refuse_problems(checked) -> None:
         raise OrderError(problems[0].problem_code, problems[0].problem)
 
 
-def _positive(quantity) -> int:
+def positive_quantity(quantity) -> int:
+    """A quantity typed by a buyer as a whole number of at least 1, or a clear refusal."""
     try:
         quantity = int(quantity)
     except (TypeError, ValueError):
@@ -58,7 +59,7 @@ def _positive(quantity) -> int:
 def cart_add(*, buyer: BuyerContext, product_id: int, quantity) -> CartLine:
     """Add `quantity` of a product (to any already in the cart), refusing with an OrderError when
     the product is not visible, not priced, not sold here or the total breaks a quantity rule."""
-    quantity = _positive(quantity)
+    quantity = positive_quantity(quantity)
     cart = cart_for(buyer=buyer)
     line = CartLine.objects.select_for_update().filter(cart=cart, product_id=product_id).first()
     total = quantity + (line.quantity if line else 0)
@@ -82,7 +83,7 @@ def cart_line_update(*, buyer: BuyerContext, line_id: int, quantity) -> CartLine
     if str(quantity).strip() == "0":
         line.delete()
         return None
-    line.quantity = _positive(quantity)
+    line.quantity = positive_quantity(quantity)
     _refuse_problems(check_lines(buyer, {line.product_id: line.quantity}))
     line.save(update_fields=["quantity"])
     return line
@@ -217,7 +218,7 @@ def cart_add_products(
         raise OrderError("empty", "There is nothing to add to your cart.")
     if len(quantities) > MAX_QUICK_ORDER_ROWS:
         raise OrderError("too_many", f"Add at most {MAX_QUICK_ORDER_ROWS} products at a time.")
-    quantities = {int(pid): _positive(q) for pid, q in quantities.items()}
+    quantities = {int(pid): positive_quantity(q) for pid, q in quantities.items()}
     cart = cart_for(buyer=buyer)
     existing = _locked_lines(cart, quantities)
     wanted = {

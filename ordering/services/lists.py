@@ -18,7 +18,7 @@ from segments.resolver import BuyerContext
 from ..errors import OrderError
 from ..models import CartLine, OrderLine, RequisitionList, RequisitionListLine
 from ..selectors import may_order, orders_for, own_requisition_lists, requisition_lists_for
-from .carts import MAX_QUICK_ORDER_ROWS, cart_add_products, cart_for
+from .carts import MAX_QUICK_ORDER_ROWS, cart_add_products, cart_for, positive_quantity
 from .checks import CheckedLine, check_lines
 
 MAX_LIST_LINES = MAX_QUICK_ORDER_ROWS
@@ -75,16 +75,6 @@ def _own_list(buyer: BuyerContext, list_id) -> RequisitionList:
     if requisition_lists_for(buyer).filter(pk=list_id).exists():
         raise OrderError("not_owner", "Only the list's owner can change it: you may use it.")
     raise OrderError("no_list", "There is no such list.")
-
-
-def _positive(quantity) -> int:
-    try:
-        quantity = int(quantity)
-    except (TypeError, ValueError):
-        raise OrderError("bad_quantity", "Enter a whole number of units.") from None
-    if quantity < 1:
-        raise OrderError("bad_quantity", "Enter a quantity of at least 1.")
-    return quantity
 
 
 def _touch(requisition_list: RequisitionList) -> None:
@@ -177,7 +167,7 @@ def requisition_list_line_add(
     be one the buyer may see and buy in that quantity; where it may be delivered is asked when
     the list goes to a cart."""
     requisition_list = _own_list(buyer, list_id)
-    quantity = _positive(quantity)
+    quantity = positive_quantity(quantity)
     sku = str(sku or "").strip().upper()
     product = visible_products(buyer).filter(sku=sku).only("pk").first() if sku else None
     if product is None:
@@ -209,7 +199,7 @@ def requisition_list_line_update(
         line.delete()
         _touch(requisition_list)
         return None
-    line.quantity = _positive(quantity)
+    line.quantity = positive_quantity(quantity)
     checked = check_lines(buyer, {line.product_id: line.quantity})[line.product_id]
     if checked.problem_code not in ("", "not_visible", *SITE_DEPENDENT_PROBLEMS):
         raise OrderError(checked.problem_code, checked.problem)
