@@ -153,7 +153,12 @@ class Product(models.Model):
 
     class Meta:
         ordering = ["name", "sku"]
-        indexes = [models.Index(fields=["is_active", "regulatory_status"])]
+        indexes = [
+            models.Index(fields=["is_active", "regulatory_status"]),
+            # Listings page through products in this order: the first pages of a big category
+            # are read from the index instead of sorting the whole category.
+            models.Index(fields=["name", "sku"], name="catalog_product_listing"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(pack_size__gte=1), name="product_pack_size_positive"
@@ -210,3 +215,21 @@ class Catalog(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CategoryAncestry(models.Model):
+    """Read-only, a database view (migration 0003): one row per category and each category at or
+    above it (`ancestor`), from the materialised paths. "Does this catalogue, restriction or right
+    cover the product's category?" becomes an equality the database answers from one hash for a
+    whole page, instead of comparing path prefixes product by product."""
+
+    pk = models.CompositePrimaryKey("ancestor", "category")
+    ancestor = models.ForeignKey(Category, on_delete=models.DO_NOTHING, related_name="+")
+    category = models.ForeignKey(Category, on_delete=models.DO_NOTHING, related_name="+")
+
+    class Meta:
+        managed = False
+        db_table = "catalog_categoryancestry"
+
+    def __str__(self) -> str:
+        return f"category {self.category_id} at or below {self.ancestor_id}"

@@ -6,22 +6,37 @@ ancestor of it, not excluded from that catalogue, not restricted in the buyer's 
 professional-only unless the buyer is a verified professional organisation.
 """
 
+import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    Expression,
+    ExpressionWrapper,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
 from django.db.models.lookups import StartsWith
 from django.http import Http404
+from django.utils import timezone
 
-from ordering.models import Stock
 from segments.resolver import BuyerContext
 from territories.rules import territory_visibility_q
 
-from .models import SELLABLE_STATUSES, Catalog, Category, Product
+from .models import SELLABLE_STATUSES, Catalog, Category, CategoryAncestry, Product
 
-CatalogCategory = Catalog.categories.through
 CatalogProduct = Catalog.products.through
-CatalogExcludedCategory = Catalog.excluded_categories.through
 CatalogExcludedProduct = Catalog.excluded_products.through
 CatalogSegment = Catalog.segments.through
 CatalogOrganisation = Catalog.organisations.through
@@ -30,45 +45,55 @@ CatalogOrganisation = Catalog.organisations.through
 def buyer_catalogs(buyer: BuyerContext) -> QuerySet[Catalog]:
     """Active catalogues assigned to one of the buyer's segments, or to their organisation or one
     of its ancestors (a catalogue for an ICS reaches its trusts)."""
-    by_segment = Exists(
-        CatalogSegment.objects.filter(
-            catalog_id=OuterRef("pk"),
-            segment__code__in=sorted(buyer.segments),
-            segment__is_active=True,
+    by_segment = CatalogSegment.objects.filter(
+        segment__code__in=sorted(buyer.segments), segment__is_active=True
+    ).values("catalog_id")
+    by_organisation = CatalogOrganisation.objects.filter(
+        organisation_id__in=list(buyer.organisation_path)
+    ).values("catalog_id")
+    return Catalog.objects.filter(Q(pk__in=by_segment) | Q(pk__in=by_organisation), is_active=True)
+
+
+class _PairIn(Func):
+    """`(first, second) IN (SELECT a, b …)`: membership of a pair in an uncorrelated set. The
+    database builds the set once per query and probes it per row; a correlated EXISTS asking the
+    same is planned (and costed) per row, which at catalogue size makes PostgreSQL JIT-compile the
+    query for longer than it takes to run."""
+
+    output_field = BooleanField()
+
+    def __init__(self, first, second, pairs: QuerySet):
+        super().__init__(first, second, Subquery(pairs))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (first, first_params), (second, second_params), (pairs, pairs_params) = (
+            compiler.compile(expression) for expression in self.get_source_expressions()
         )
-    )
-    by_organisation = Exists(
-        CatalogOrganisation.objects.filter(
-            catalog_id=OuterRef("pk"), organisation_id__in=list(buyer.organisation_path)
-        )
-    )
-    return Catalog.objects.filter(by_segment | by_organisation, is_active=True)
+        return f"({first}, {second}) IN {pairs}", (*first_params, *second_params, *pairs_params)
 
 
-def _holds_product(through, catalog_ref, product_ref) -> Exists:
-    return Exists(through.objects.filter(catalog_id=catalog_ref, product_id=product_ref))
+def _listed(through, catalogs, product_ref) -> _PairIn:
+    """The catalogue lists (or excludes) the product itself."""
+    pairs = through.objects.filter(catalog__in=catalogs).values("catalog_id", "product_id")
+    return _PairIn(F("pk"), product_ref, pairs)
 
 
-def _holds_category_of(through, catalog_ref, product_path_ref) -> Exists:
-    """The catalogue lists the product's category or one of its ancestors (paths are prefixes)."""
-    return Exists(
-        through.objects.filter(catalog_id=catalog_ref).filter(
-            StartsWith(product_path_ref, F("category__path"))
-        )
-    )
+def _covered(relation: str, catalogs, category_ref) -> _PairIn:
+    """The catalogue lists (`catalogs`) or excludes (`excluded_from_catalogs`) the category or
+    one of its ancestors."""
+    pairs = CategoryAncestry.objects.filter(**{f"ancestor__{relation}__in": catalogs})
+    return _PairIn(F("pk"), category_ref, pairs.values(f"ancestor__{relation}", "category_id"))
 
 
 def _in_one_of(catalogs: QuerySet[Catalog]) -> Exists:
     """Correlated to a Product row: some catalogue of `catalogs` includes the product (itself or
-    through a category subtree) and does not exclude it (itself or through a category subtree)."""
-    catalog, product, path = OuterRef("pk"), OuterRef(OuterRef("pk")), OuterRef(
-        OuterRef("category__path")
-    )
-    includes = _holds_product(CatalogProduct, catalog, product) | _holds_category_of(
-        CatalogCategory, catalog, path
-    )
-    excludes = _holds_product(CatalogExcludedProduct, catalog, product) | _holds_category_of(
-        CatalogExcludedCategory, catalog, path
+    through a category subtree) and does not exclude it (itself or through a category subtree).
+    Each test is a pair membership in a set limited to `catalogs`, so its size follows the
+    buyer's catalogues, not every catalogue there is."""
+    product, category, ids = OuterRef("pk"), OuterRef("category_id"), catalogs.values("pk")
+    includes = Q(_listed(CatalogProduct, ids, product)) | Q(_covered("catalogs", ids, category))
+    excludes = Q(_listed(CatalogExcludedProduct, ids, product)) | Q(
+        _covered("excluded_from_catalogs", ids, category)
     )
     return Exists(catalogs.filter(includes).exclude(excludes).values("pk"))
 
@@ -79,31 +104,123 @@ def _may_see_professional_devices(buyer: BuyerContext) -> bool:
     return buyer.professional and buyer.is_b2b
 
 
-def _without_territory_restrictions(buyer: BuyerContext, products: QuerySet[Product]):
+def _territory_rules(buyer: BuyerContext) -> Q:
     """The one place where products restricted in the buyer's territory leave the buyer's
     catalogue, and where a distributor's catalogue narrows to the lines it holds rights to."""
-    return products.filter(territory_visibility_q(buyer))
+    return territory_visibility_q(buyer)
 
 
-def visible_products(buyer: BuyerContext) -> QuerySet[Product]:
-    """Every product this buyer may see and buy, as one lazily evaluated query."""
-    products = Product.objects.filter(
+class _CompiledOnce(Expression):
+    """A filter condition whose SQL is compiled once and then reused. The visibility condition is a
+    dozen nested subqueries whose SQL is the same for every query built from one stored
+    `visible_products` (same buyer facts, same day), and compiling it costs more than running it
+    for a page. Resolving or relabelling the expression (for use inside another query) copies it,
+    and a copy compiles afresh."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, condition):
+        super().__init__()
+        self.condition = condition
+        self._resolved = False
+        self._compiled: dict = {}
+
+    def get_source_expressions(self):
+        return [self.condition]
+
+    def set_source_expressions(self, exprs):
+        (self.condition,) = exprs
+
+    def copy(self):
+        clone = super().copy()
+        clone._compiled = {}
+        return clone
+
+    def resolve_expression(self, query=None, allow_joins=True, reuse=None, summarize=False,
+                           for_save=False):
+        if self._resolved:  # compiling resolves a filter's expression again: nothing to do
+            return self
+        clone = self.copy()
+        clone.condition = self.condition.resolve_expression(
+            query, allow_joins, reuse, summarize, for_save
+        )
+        clone._resolved = True
+        return clone
+
+    def as_sql(self, compiler, connection):
+        compiled = self._compiled.get(connection.alias)
+        if compiled is None:
+            compiled = self._compiled[connection.alias] = compiler.compile(self.condition)
+        return compiled
+
+
+VISIBILITY_STAMP = "visible_to"
+_BUILT_LIMIT = 256
+_built: OrderedDict = OrderedDict()
+_built_lock = threading.Lock()
+
+
+def _visibility_facts(buyer: BuyerContext) -> tuple:
+    """Exactly the facts `visible_products` is built from (and the day: validity windows)."""
+    return (
+        tuple(sorted(buyer.segments)), buyer.organisation_path, buyer.organisation_id,
+        buyer.professional, buyer.channel, buyer.workflow, buyer.postcode_area,
+        timezone.localdate().isoformat(),
+    )
+
+
+def visibility_stamp(buyer: BuyerContext) -> str:
+    """What `visible_products` writes on each row it returns (as `visible_to`): a digest of the
+    facts it was answered for. The price engine skips asking again for rows stamped for the
+    same buyer facts today."""
+    return hashlib.sha256(repr(_visibility_facts(buyer)).encode()).hexdigest()[:24]
+
+
+def _build_visible_products(buyer: BuyerContext) -> QuerySet[Product]:
+    visible = Q(
         _in_one_of(buyer_catalogs(buyer)),
         is_active=True,
         regulatory_status__in=SELLABLE_STATUSES,
     )
     if not _may_see_professional_devices(buyer):
-        products = products.filter(professional_only=False)
-    return _without_territory_restrictions(buyer, products)
+        visible &= Q(professional_only=False)
+    visible &= _territory_rules(buyer)
+    return Product.objects.filter(_CompiledOnce(visible)).annotate(
+        **{VISIBILITY_STAMP: Value(visibility_stamp(buyer))}
+    )
+
+
+def visible_products(buyer: BuyerContext) -> QuerySet[Product]:
+    """Every product this buyer may see and buy, as one lazily evaluated query.
+
+    Building the query (a dozen nested subqueries) costs more than running it for a page, so
+    the unevaluated queryset is kept per visibility facts and handed out as a fresh clone — the
+    way a generic view keeps its `queryset`. It holds no rows: every use runs it anew."""
+    facts = _visibility_facts(buyer)
+    with _built_lock:
+        built = _built.get(facts)
+        if built is not None:
+            _built.move_to_end(facts)
+    if built is None:
+        built = _build_visible_products(buyer)
+        with _built_lock:
+            _built[facts] = built
+            while len(_built) > _BUILT_LIMIT:
+                _built.popitem(last=False)
+    return built.all()
 
 
 def visible_categories(buyer: BuyerContext) -> QuerySet[Category]:
     """Categories holding at least one visible product in their subtree. An ancestor's subtree
-    holds its descendants' products, so the ancestors needed to draw the tree come with them."""
-    holding = visible_products(buyer).filter(
-        StartsWith(F("category__path"), OuterRef("path"))
+    holds its descendants' products, so the ancestors needed to draw the tree come with them.
+    The categories of visible products are found once (one set for the whole query), and each
+    category asks only whether one of them lies in its subtree."""
+    holding = Category.objects.filter(
+        StartsWith(F("path"), OuterRef("path")),
+        pk__in=visible_products(buyer).values("category_id"),
     )
-    return Category.objects.filter(Exists(holding.values("pk"))).order_by("path")
+    return Category.objects.filter(Exists(holding)).order_by("path")
 
 
 @dataclass
@@ -144,15 +261,18 @@ def in_category(products: QuerySet[Product], category_path: str) -> QuerySet[Pro
 
 
 def with_availability(products: QuerySet[Product]) -> QuerySet[Product]:
-    """Annotate `in_stock` (units on hand beyond those reserved) in the same query."""
-    return products.annotate(
-        in_stock=Exists(Stock.objects.filter(product_id=OuterRef("pk"), on_hand__gt=F("reserved")))
-    )
+    """Annotate `in_stock` (units on hand beyond those reserved) in the same query: a join to the
+    product's one stock row (none: not in stock), read for the rows fetched only."""
+    on_hand = ExpressionWrapper(Q(stock__on_hand__gt=F("stock__reserved")),
+                                output_field=BooleanField())
+    return products.annotate(in_stock=Coalesce(on_hand, Value(False)))
 
 
 # Facets ------------------------------------------------------------------------------------------
 
 FACET_FIELDS = ("device_class", "manufacturer", "sterile", "in_stock")
+FACET_COLUMNS = {"device_class": "device_class", "manufacturer": "manufacturer__slug",
+                 "sterile": "sterile", "in_stock": "in_stock"}
 
 
 @dataclass(frozen=True)
@@ -164,15 +284,25 @@ class FacetFilters:
     sterile: bool | None = None
     in_stock: bool = False
 
+    def passes(self, name: str, row: dict) -> bool:
+        """Does the row pass the choice made for one facet (no choice: it does)?"""
+        if name == "device_class":
+            return not self.device_classes or row["device_class"] in self.device_classes
+        if name == "manufacturer":
+            return not self.manufacturers or row["manufacturer__slug"] in self.manufacturers
+        if name == "sterile":
+            return self.sterile is None or row["sterile"] == self.sterile
+        return not self.in_stock or row["in_stock"]
+
     def matches(self, row: dict, *, ignore: str = "") -> bool:
-        return (
-            (ignore == "device_class" or not self.device_classes
-             or row["device_class"] in self.device_classes)
-            and (ignore == "manufacturer" or not self.manufacturers
-                 or row["manufacturer__slug"] in self.manufacturers)
-            and (ignore == "sterile" or self.sterile is None or row["sterile"] == self.sterile)
-            and (ignore == "in_stock" or not self.in_stock or row["in_stock"])
-        )
+        return all(name == ignore or self.passes(name, row) for name in FACET_FIELDS)
+
+    @property
+    def key(self) -> str:
+        """A short, stable name of these choices (for cache keys)."""
+        facts = (sorted(self.device_classes), sorted(self.manufacturers), self.sterile,
+                 self.in_stock)
+        return hashlib.sha256(repr(facts).encode()).hexdigest()[:16]
 
     def apply(self, products: QuerySet[Product]) -> QuerySet[Product]:
         if self.device_classes:
@@ -197,6 +327,26 @@ def facet_rows(products: QuerySet[Product]) -> list[dict]:
     )
 
 
+def listing_ids(products: QuerySet[Product]) -> list[int]:
+    """Ids of `products` in listing order (name, then SKU): what a listing pages through."""
+    return list(products.order_by("name", "sku").values_list("pk", flat=True))
+
+
+def listing_page(products: QuerySet[Product], ids: list[int]) -> list[Product]:
+    """Those of `ids` that `products` holds, in the order of `ids`: one query for a page, which
+    asks every rule of `products` again for just these rows."""
+    found = {p.pk: p for p in products.filter(pk__in=ids)}
+    return [found[i] for i in ids if i in found]
+
+
+def listed_products(ids: list[int]) -> list[Product]:
+    """The products of a listing page by id, in the order of `ids`, with manufacturer, category
+    and stock: for a page whose order and offers the rules answered already (catalog.views keeps
+    both as fragments under the buyer's cache key and the rules version)."""
+    products = Product.objects.select_related("manufacturer", "category")
+    return listing_page(with_availability(products), ids)
+
+
 def filtered_total(rows: list[dict], filters: FacetFilters) -> int:
     return sum(row["count"] for row in rows if filters.matches(row))
 
@@ -205,11 +355,13 @@ def facet_counts(rows: list[dict], filters: FacetFilters) -> dict[str, dict]:
     """Counts per facet value, each computed with the buyer's other facet choices applied."""
     counts: dict[str, dict] = {name: {} for name in FACET_FIELDS}
     for row in rows:
-        for name in FACET_FIELDS:
-            if not filters.matches(row, ignore=name):
-                continue
-            key = {"device_class": row["device_class"], "manufacturer": row["manufacturer__slug"],
-                   "sterile": row["sterile"], "in_stock": row["in_stock"]}[name]
+        # A row counts for a facet when every other facet's choice passes: for all of them when
+        # none fails, for the one that fails when exactly one does, for none otherwise.
+        failing = [name for name in FACET_FIELDS if not filters.passes(name, row)]
+        if len(failing) > 1:
+            continue
+        for name in failing or FACET_FIELDS:
+            key = row[FACET_COLUMNS[name]]
             counts[name][key] = counts[name].get(key, 0) + row["count"]
     return counts
 

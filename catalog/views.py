@@ -1,8 +1,17 @@
 """Catalogue pages: home (the buyer's category tree), category browse with facets, search and
 product detail. Each asks the selectors with `request.buyer`, prices the page's products with
-one call to pricing.engine.prices_for, and answers `Cache-Control: private`."""
+one call to pricing.engine.prices_for, and answers `Cache-Control: private`.
 
+What a page derives from the rules — the category tree, facet counts, the listing order, a page's
+prices and availability — is kept as fragments keyed by the buyer's cache key and the rules
+version (`cached_for_buyer`); a page's own rows are read each time, through the visibility rules,
+with fresh stock."""
+
+import hashlib
 import math
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache, wraps
 
@@ -26,6 +35,9 @@ from .selectors import (
     facet_rows,
     filtered_total,
     in_category,
+    listed_products,
+    listing_ids,
+    listing_page,
     manufacturer_names,
     product_for_buyer,
     search_products,
@@ -53,17 +65,65 @@ def personalised(view):
     return wrapper
 
 
-def cached_for_buyer(buyer, name: str, build, *parts, timeout: int):
-    """A personalised value cached by the buyer's cache key and the rules version, so a change of
-    catalogue, product or segment shows on the next request. No cache, no caching."""
+def fragment_key(buyer, name: str, *parts) -> str | None:
+    """The cache key of one personalised fragment: the buyer's cache key and the rules version, so
+    a change of catalogue, product or segment shows on the next request. None: not cached."""
     version = rules_version()
     if version is None or not buyer.cache_key:
+        return None
+    return ":".join(["catalog", name, buyer.cache_key, version, *map(str, parts)])
+
+
+# Fragments just read or built are also kept in this process until the same moment they leave the
+# shared cache, so a warm page does not fetch and unpickle them again. They are never changed in
+# place, and a new rules version means new keys.
+_LOCAL_LIMIT = 256
+_local: OrderedDict[str, tuple[float, object]] = OrderedDict()
+_local_lock = threading.Lock()
+
+
+def forget_local_fragments() -> None:
+    """Empty this process's copies (the shared cache is untouched)."""
+    with _local_lock:
+        _local.clear()
+
+
+def _kept(key: str):
+    """A fragment's value from this process or the shared cache; None when neither holds it."""
+    now = time.time()
+    with _local_lock:
+        kept = _local.get(key)
+    if kept is None or kept[0] <= now:
+        kept = cache.get(key)
+        if not (isinstance(kept, tuple) and len(kept) == 2 and kept[0] > now):
+            return None
+        _remember(key, kept)
+    return kept[1]
+
+
+def _keep(key: str, value, timeout: int) -> None:
+    kept = (time.time() + timeout, value)
+    cache.set(key, kept, timeout)
+    _remember(key, kept)
+
+
+def _remember(key: str, kept: tuple) -> None:
+    with _local_lock:
+        _local[key] = kept
+        _local.move_to_end(key)
+        while len(_local) > _LOCAL_LIMIT:
+            _local.popitem(last=False)
+
+
+def cached_for_buyer(buyer, name: str, build, *parts, timeout: int):
+    """A personalised value cached under `fragment_key`. No cache, no caching."""
+    key = fragment_key(buyer, name, *parts)
+    if key is None:
         return build()
-    key = ":".join(["catalog", name, buyer.cache_key, version, *map(str, parts)])
-    value = cache.get(key)
+    value = _kept(key)
     if value is None:
         value = build()
-        cache.set(key, value, timeout)
+        _keep(key, value, timeout)
     return value
 
 
@@ -82,8 +142,7 @@ class TreeIndex:
         return self.lineage(node)[0].slug if node else ""
 
 
-def _tree(buyer) -> TreeIndex:
-    roots = cached_for_buyer(buyer, "tree", lambda: category_tree(buyer), timeout=TREE_SECONDS)
+def _tree_index(roots: list[CategoryNode]) -> TreeIndex:
     by_id: dict[int, CategoryNode] = {}
     pending = list(roots)
     while pending:
@@ -91,6 +150,12 @@ def _tree(buyer) -> TreeIndex:
         by_id[node.id] = node
         pending.extend(node.children)
     return TreeIndex(roots, by_id, {n.slug: n for n in by_id.values()})
+
+
+def _tree(buyer) -> TreeIndex:
+    return cached_for_buyer(
+        buyer, "tree", lambda: _tree_index(category_tree(buyer)), timeout=TREE_SECONDS
+    )
 
 
 @lru_cache(maxsize=64)
@@ -110,14 +175,52 @@ class Listing:
     availability: object = None
 
 
-def _listings(buyer, products: list[Product], tree: TreeIndex) -> list[Listing]:
-    prices = prices_for(buyer, products)
-    availability = availability_for(buyer, products)
+def _ids_digest(ids) -> str:
+    return hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:24]
+
+
+def offers_now(buyer, products: list[Product]) -> tuple[dict, dict]:
+    """Prices and availability of a page's products, asked of the rules now."""
+    return prices_for(buyer, products), availability_for(buyer, products)
+
+
+def offers(buyer, products: list[Product]) -> tuple[dict, dict]:
+    """Prices and availability of a page's products, cached like the tree: both are answers of the
+    rules for exactly the facts behind the buyer's cache key ("two buyers with the same key see
+    byte-identical catalogue and prices"), and every write that could change them (price, list,
+    contract, quote, right, restriction, product, segment) and each new day bumps the rules version
+    in the key. Carts and checkout ask the rules again."""
+    return cached_for_buyer(
+        buyer, "offers", lambda: offers_now(buyer, products),
+        _ids_digest(p.pk for p in products), timeout=TREE_SECONDS,
+    )
+
+
+def cached_offers(buyer, ids: list[int]) -> tuple[dict, dict] | None:
+    """The offers of the products `ids`, when `offers` has them already; None otherwise."""
+    key = fragment_key(buyer, "offers", _ids_digest(ids))
+    return _kept(key) if key else None
+
+
+def _listings(products: list[Product], tree: TreeIndex, prices, availability) -> list[Listing]:
     return [
         Listing(p, prices.get(p.pk), _illustration(tree.root_slug(p.category_id)),
                 availability.get(p.pk))
         for p in products
     ]
+
+
+def _page_listings(buyer, scope, ids: list[int], tree: TreeIndex) -> list[Listing]:
+    """A listing page's products, prices and availability. The ids come from the listing fragment;
+    when the page's offers are fragments too (the rules answered for these rows under the same key
+    and version), the rows are read by id. Otherwise they are read through every visibility rule
+    of `scope` (stamped, so pricing does not ask again) and their offers are asked of the rules."""
+    known = cached_offers(buyer, ids)
+    if known is not None:
+        return _listings(listed_products(ids), tree, *known)
+    products = listing_page(with_availability(scope).select_related("manufacturer", "category"),
+                            ids)
+    return _listings(products, tree, *offers(buyer, products))
 
 
 def _add_to_cart_url() -> str | None:
@@ -229,12 +332,15 @@ def category_browse(request, slug: str):
                             timeout=FACET_SECONDS)
     filters = _facet_filters(request.GET, rows)
     window = _page_window(request.GET.get("page"), filtered_total(rows, filters))
-    products = list(
-        filters.apply(with_availability(scope)).select_related("manufacturer", "category")[
-            window.offset : window.offset + PAGE_SIZE
-        ]
+    # The listing order is cached like the facet counts (same key and lifetime); the page's rows
+    # are read each time, with fresh stock.
+    ordered = cached_for_buyer(
+        buyer, "listing", lambda: listing_ids(filters.apply(with_availability(scope))),
+        node.id, filters.key, timeout=FACET_SECONDS,
     )
-    context = _page_context(buyer, tree, _listings(buyer, products, tree), window)
+    listings = _page_listings(buyer, scope, ordered[window.offset : window.offset + PAGE_SIZE],
+                              tree)
+    context = _page_context(buyer, tree, listings, window)
     context.update(
         category=node, lineage=tree.lineage(node), facets=_facets(rows, filters),
         open_ids={n.id for n in tree.lineage(node)},
@@ -256,7 +362,8 @@ def product_search(request):
             window.offset : window.offset + PAGE_SIZE
         ]
     )
-    context = _page_context(buyer, tree, _listings(buyer, products, tree), window)
+    context = _page_context(buyer, tree, _listings(products, tree, *offers(buyer, products)),
+                            window)
     context["query"] = query
     template = "catalog/_results.html" if request.htmx else "catalog/search.html"
     return render(request, template, context)
@@ -267,7 +374,7 @@ def product_detail(request, slug: str):
     buyer = request.buyer
     product = product_for_buyer(buyer, slug)
     tree = _tree(buyer)
-    listing = _listings(buyer, [product], tree)[0]
+    listing = _listings([product], tree, *offers(buyer, [product]))[0]
     node = tree.by_id.get(product.category_id)
     return render(request, "catalog/product.html", {
         "listing": listing,

@@ -197,8 +197,31 @@ def _product_ids(products) -> list[int] | None:
     return [getattr(p, "pk", p) for p in products]
 
 
+def _stamped_vat_categories(buyer: BuyerContext, products) -> dict[int, str] | None:
+    """VAT categories read from the products themselves, when every one of them was just
+    answered by catalog.selectors.visible_products for these buyer facts (its stamp says so):
+    asking the database again whether they are visible would only repeat that answer."""
+    try:
+        from catalog.selectors import VISIBILITY_STAMP, visibility_stamp
+    except ImportError:
+        return None
+    stamp = visibility_stamp(buyer)
+    found = {}
+    for product in products:
+        loaded = getattr(product, "__dict__", {})
+        if loaded.get(VISIBILITY_STAMP) != stamp or "vat_category" not in loaded:
+            return None
+        found[product.pk] = product.vat_category
+    return found
+
+
 def visible_vat_categories(buyer: BuyerContext, products) -> dict[int, str]:
     """VAT category by id of the asked products this buyer may see (only those get a price)."""
+    if not (hasattr(products, "query") and hasattr(products, "values")):
+        products = list(products)
+        stamped = _stamped_vat_categories(buyer, products)
+        if stamped is not None:
+            return stamped
     ids = _product_ids(products)
     queryset = _visible(buyer)
     if ids is None:

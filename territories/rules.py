@@ -11,11 +11,10 @@ A buyer without a postcode (a guest) buys directly; the area is confirmed at che
 from dataclasses import dataclass
 from typing import Literal
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
-from django.db.models.lookups import StartsWith
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from catalog.models import Product
+from catalog.models import CategoryAncestry, Product
 from segments.resolver import BuyerContext, Workflow
 
 from .models import TerritoryRestriction, TerritoryRight, validity_q
@@ -179,12 +178,15 @@ def purchasable_directly(buyer: BuyerContext, product_ids) -> set[int]:
     return {pid for pid, a in availability_for(buyer, product_ids).items() if a.is_direct}
 
 
-def _covers_outer_product(model_rows: QuerySet) -> QuerySet:
-    """Rows covering the product of the outer query: that product, or a category above it."""
-    return model_rows.filter(
-        Q(product_id=OuterRef("pk"))
-        | Q(category__isnull=False) & StartsWith(OuterRef("category__path"), F("category__path"))
-    )
+def _covered_by(model_rows: QuerySet) -> Q:
+    """A condition on Product rows: covered by one of `model_rows` — the product itself, or its
+    category or one above it. Two sets the database builds once per query (the products named,
+    the categories at or below the categories named) and probes per product."""
+    products = model_rows.filter(product__isnull=False).values("product_id")
+    categories = CategoryAncestry.objects.filter(
+        ancestor_id__in=model_rows.filter(category__isnull=False).values("category_id")
+    ).values("category_id")
+    return Q(pk__in=products) | Q(category_id__in=categories)
 
 
 def restricted_product_ids_q(buyer: BuyerContext) -> Q:
@@ -195,7 +197,7 @@ def restricted_product_ids_q(buyer: BuyerContext) -> Q:
     restrictions = TerritoryRestriction.objects.filter(
         validity_q(timezone.localdate()), territory__areas__code=buyer.postcode_area
     )
-    return Q(Exists(_covers_outer_product(restrictions)))
+    return _covered_by(restrictions)
 
 
 def distributor_lines_q(buyer: BuyerContext) -> Q:
@@ -210,7 +212,7 @@ def distributor_lines_q(buyer: BuyerContext) -> Q:
         distributor_id=buyer.organisation_id,
         territory__areas__code=buyer.postcode_area,
     )
-    return Q(Exists(_covers_outer_product(own_rights)))
+    return _covered_by(own_rights)
 
 
 def territory_visibility_q(buyer: BuyerContext) -> Q:
