@@ -23,6 +23,8 @@ from .models import (
     Shipment,
     ShipmentLot,
     StepStatus,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 
@@ -266,3 +268,32 @@ def requisition_list_for(buyer: BuyerContext, list_id: int) -> RequisitionList:
     if found is None:
         raise Http404("No such list.")
     return found
+
+
+# An organisation's webhooks, for its admins.
+
+RECENT_DELIVERIES = 20
+
+
+def organisation_webhook_endpoints(*, buyer) -> QuerySet[WebhookEndpoint]:
+    """Endpoints of the buyer's active organisation, live ones first."""
+    if buyer.organisation_id is None:
+        return WebhookEndpoint.objects.none()
+    return (
+        WebhookEndpoint.objects.filter(organisation_id=buyer.organisation_id)
+        .select_related("created_by")
+        .order_by("-is_active", "-created_at")
+    )
+
+
+def recent_webhook_deliveries(*, buyer, endpoint: WebhookEndpoint | None = None,
+                              limit: int = RECENT_DELIVERIES) -> list[WebhookDelivery]:
+    """The latest deliveries to the buyer's organisation's endpoints (or to one of them)."""
+    if buyer.organisation_id is None:
+        return []
+    deliveries = WebhookDelivery.objects.filter(endpoint__organisation_id=buyer.organisation_id)
+    if endpoint is not None:
+        deliveries = deliveries.filter(endpoint=endpoint)
+    return list(
+        deliveries.select_related("event", "endpoint").order_by("-created_at", "-id")[:limit]
+    )

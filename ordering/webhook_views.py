@@ -7,7 +7,6 @@ endpoints are found through the organisation, so another organisation's endpoint
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -16,39 +15,13 @@ from django.views.decorators.cache import never_cache
 from accounts.forms import add_validation_errors
 from accounts.mixins import OrganisationAdminRequiredMixin
 
-from .models import WebhookDelivery, WebhookEndpoint
+from .selectors import organisation_webhook_endpoints, recent_webhook_deliveries
 from .services.webhooks import (
     webhook_endpoint_create,
     webhook_endpoint_delete,
     webhook_endpoint_ping,
     webhook_endpoint_set_active,
 )
-
-RECENT_DELIVERIES = 20
-
-
-def organisation_webhook_endpoints(*, buyer) -> QuerySet[WebhookEndpoint]:
-    """Endpoints of the buyer's active organisation, live ones first."""
-    if buyer.organisation_id is None:
-        return WebhookEndpoint.objects.none()
-    return (
-        WebhookEndpoint.objects.filter(organisation_id=buyer.organisation_id)
-        .select_related("created_by")
-        .order_by("-is_active", "-created_at")
-    )
-
-
-def recent_webhook_deliveries(*, buyer, endpoint: WebhookEndpoint | None = None,
-                              limit: int = RECENT_DELIVERIES) -> list[WebhookDelivery]:
-    """The latest deliveries to the buyer's organisation's endpoints (or to one of them)."""
-    if buyer.organisation_id is None:
-        return []
-    deliveries = WebhookDelivery.objects.filter(endpoint__organisation_id=buyer.organisation_id)
-    if endpoint is not None:
-        deliveries = deliveries.filter(endpoint=endpoint)
-    return list(
-        deliveries.select_related("event", "endpoint").order_by("-created_at", "-id")[:limit]
-    )
 
 
 class WebhookEndpointForm(forms.Form):

@@ -560,3 +560,23 @@ def test_an_account_managers_fulfilment_key_reaches_only_their_organisations(wor
     assert refused.status_code == 404
     order.refresh_from_db()
     assert order.state == OrderState.ALLOCATED
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path,state,who", [
+    ("/api/v1/routed-orders/", OrderState.ROUTED, "distributor"),
+    ("/api/v1/fulfilment/orders/", OrderState.ALLOCATED, "fulfilment"),
+    ("/api/v1/backorders/", OrderState.PARTLY_BACKORDERED, "buyer"),
+])
+def test_other_order_lists_cost_the_same_queries_for_more_rows(world, path, state, who):
+    client = fulfilment_client(world) if who == "fulfilment" else client_for(world, who)
+    client.get(path)  # the key and the buyer's facts are cached after a first call
+    extra = {"fulfiller": world.distributor} if who == "distributor" else {}
+    counts = []
+    for size in (3, 12):
+        while Order.objects.count() < size:
+            make_order(world, state, placed_by="buyer", allocated=3, backordered=5, **extra)
+        with CaptureQueriesContext(connection) as ctx:
+            assert len(client.get(f"{path}?page_size=50").json()["results"]) == size
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1] <= 5
