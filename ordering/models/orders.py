@@ -184,8 +184,8 @@ class OrderEvent(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     action = models.CharField(max_length=30)
-    from_state = models.CharField(max_length=25, blank=True)
-    to_state = models.CharField(max_length=25)
+    from_state = models.CharField(max_length=25, blank=True, choices=OrderState.choices)
+    to_state = models.CharField(max_length=25, choices=OrderState.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -9,11 +9,14 @@ import threading
 import pytest
 from django.core import mail
 from django.db import DatabaseError, connection
+from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from ordering.errors import OrderError
 from ordering.models import CartLine, Order, OrderEvent, OutboxEvent, Stock
 from ordering.payments import TestCardGateway
+from ordering.selectors import routed_orders_for
 from ordering.services.carts import cart_add
 from ordering.services.checkout import (
     DeliveryAddress,
@@ -25,7 +28,7 @@ from ordering.tasks import card_payments_settle
 from segments.models import Segment
 from segments.resolver import resolve
 from territories.lookup import region_for_area
-from tests.factories import SegmentMembershipFactory, UserFactory
+from tests.factories import MembershipFactory, SegmentMembershipFactory, UserFactory
 from tests.territories.conftest import distributor, grant
 
 from .conftest import build_world
@@ -172,12 +175,16 @@ def test_a_routed_order_reaches_its_distributor_only_once_paid(world):
     solent = distributor("Solent Test Distribution", postcode="SO15 1AA")
     grant(solent, region_for_area("SE"), product=world.frame)
 
+    portal = resolve(MembershipFactory(organisation=solent, is_buyer=True).user,
+                     organisation=solent)
+
     order = _pay(world, LOST_CALLBACK_CARD, quantity=1, product=world.frame)
-    unpaid = (order.fulfiller_id, OutboxEvent.objects.count())
+    unpaid = (order.fulfiller_id, OutboxEvent.objects.count(), list(routed_orders_for(portal)))
     _overdue()
     card_payments_settle()
 
-    assert unpaid == (solent.pk, 0)
+    assert unpaid == (solent.pk, 0, [])
+    assert list(routed_orders_for(portal)) == [order]
     [event] = OutboxEvent.objects.all()
     assert (event.type, event.organisation_id) == ("order.place", solent.pk)
     assert event.payload["data"]["order"]["state"] == "routed"
@@ -227,3 +234,15 @@ def test_two_buyers_racing_for_the_last_unit_with_a_slow_gateway(requires_postgr
     assert Order.objects.get().state == "allocated"
     stock = Stock.objects.get(product=world.dressing)
     assert (stock.on_hand, stock.reserved) == (1, 1)
+
+
+def test_the_order_page_and_the_api_say_awaiting_payment_in_plain_words(world):
+    order = _pay(world, LOST_CALLBACK_CARD)
+    client = APIClient()
+    client.force_login(world.user("patient"))
+
+    page = client.get(reverse("order_detail", args=[order.number])).content.decode()
+    api = client.get(f"/api/v1/orders/{order.number}/").json()
+
+    assert "Awaiting payment" in page and "waiting for your card payment" in page
+    assert (api["state"], api["state_label"]) == ("awaiting_payment", "Awaiting payment")
