@@ -4,11 +4,14 @@ the order waits for a budget holder, or is refused where the organisation has no
 rejecting gives the amount back; concurrent orders never commit more than the budget."""
 
 import datetime
+import html
 import threading
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 
 from accounts.models import Budget, Membership
 from ordering.errors import OrderError
@@ -174,3 +177,23 @@ def test_concurrent_orders_never_commit_more_than_the_budget(requires_postgres):
     assert outcomes.count("allocated") == 8 and outcomes.count("over_budget") == 4
     assert _committed(world) == Decimal("1000.00")
     assert Order.objects.count() == 8
+
+
+def test_the_checkout_page_shows_the_over_budget_refusal(northgate):
+    _no_budget_holder(northgate)
+    buyer = northgate.buyer("buyer")
+    cart_add(buyer=buyer, product_id=northgate.dressing.pk, quantity=10)
+    client = Client()
+    client.force_login(northgate.user("buyer"))
+    when = datetime.date.today() + datetime.timedelta(days=5)
+
+    response = client.post(reverse("checkout_institutional"), {
+        "po_number": "PO-PAGE", "cost_centre": northgate.cost_centre.pk,
+        "requested_delivery_date": when.isoformat(),
+        "token": checkout_review(buyer=buyer).price_token, "place": "1",
+    })
+
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    assert "over the budget of cost centre W7210" in page and "£100.00 is left" in page
+    assert not Order.objects.exists() and _committed(northgate) == Decimal("0.00")
