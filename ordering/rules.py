@@ -33,6 +33,7 @@ class Action:
     DELIVER = "deliver"
     CANCEL = "cancel"
     ACKNOWLEDGE = "acknowledge"
+    PAYMENT_FAIL = "payment_fail"
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,12 @@ APPROVERS = (Actor.APPROVER, Actor.BUDGET_HOLDER)
 OWNERS = (Actor.PLACER, Actor.ORG_ADMIN)
 
 TRANSITIONS: tuple[Transition, ...] = (
+    # A card order waits for its payment with its stock reserved; once paid it is released as an
+    # order on account is (submitted, or routed to its distributor); a declined, failed or
+    # timed-out payment ends it, its stock given back.
+    _t(S.AWAITING_PAYMENT, Action.SUBMIT, [Actor.SYSTEM], S.SUBMITTED),
+    _t(S.AWAITING_PAYMENT, Action.ROUTE, [Actor.SYSTEM], S.ROUTED),
+    _t(S.AWAITING_PAYMENT, Action.PAYMENT_FAIL, [Actor.SYSTEM], S.PAYMENT_FAILED),
     _t(S.PENDING_APPROVAL, Action.APPROVE_STEP, APPROVERS, S.PENDING_APPROVAL),
     _t(S.PENDING_APPROVAL, Action.APPROVE, APPROVERS, S.APPROVED),
     _t(S.PENDING_APPROVAL, Action.REJECT, APPROVERS, S.REJECTED),
@@ -82,7 +89,10 @@ PAGE_ACTIONS = frozenset({Action.APPROVE, Action.REJECT, Action.CANCEL, Action.A
 _BY_STATE_AND_ACTION = {(t.state, t.action): t for t in TRANSITIONS}
 ACTIONS = tuple(dict.fromkeys(t.action for t in TRANSITIONS))
 # The order after placement: states an order is created in (logged as the "place" action).
-INITIAL_STATES = (S.PENDING_APPROVAL, S.SUBMITTED, S.ROUTED)
+INITIAL_STATES = (S.AWAITING_PAYMENT, S.PENDING_APPROVAL, S.SUBMITTED, S.ROUTED)
+# States in which the outside world (webhooks, the ERP) has not heard of the order: it was never
+# paid. Its payment's confirmation is published as its placement.
+UNPUBLISHED_STATES = (S.AWAITING_PAYMENT, S.PAYMENT_FAILED)
 PLACE = "place"
 
 

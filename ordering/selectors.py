@@ -137,7 +137,8 @@ def routed_orders_for(buyer: BuyerContext) -> QuerySet[Order]:
         return Order.objects.none()
     return (
         Order.objects.filter(fulfiller_id=buyer.organisation_id)
-        .exclude(state__in=[OrderState.PENDING_APPROVAL, OrderState.APPROVED, OrderState.REJECTED])
+        .exclude(state__in=[OrderState.PENDING_APPROVAL, OrderState.APPROVED, OrderState.REJECTED,
+                            OrderState.AWAITING_PAYMENT, OrderState.PAYMENT_FAILED])
         .select_related("organisation", "placed_by", "site")
     )
 

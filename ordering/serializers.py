@@ -145,6 +145,10 @@ class ApprovalSerializer(serializers.Serializer):
 class OrderSummarySerializer(serializers.Serializer):
     number = serializers.CharField()
     state = serializers.ChoiceField(choices=OrderState.choices)
+    state_label = serializers.CharField(
+        source="get_state_display",
+        help_text="The state in plain words, e.g. \"Awaiting payment\".",
+    )
     workflow = serializers.CharField()
     placed_at = serializers.DateTimeField()
     placed_by = serializers.EmailField(source="placed_by.email")

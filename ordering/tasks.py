@@ -1,5 +1,6 @@
-"""Celery tasks of ordering: allocate arriving stock, email the people an order concerns, and
-deliver order events to webhooks. They call services and selectors; the rules live there."""
+"""Celery tasks of ordering: allocate arriving stock, email the people an order concerns,
+deliver order events to webhooks, and settle card payments that never confirmed. They call
+services and selectors; the rules live there."""
 
 from celery import shared_task
 from django.conf import settings
@@ -9,7 +10,7 @@ from django.db.models import Q
 from accounts.models import Membership, User
 
 from .models import Order
-from .services import webhooks
+from .services import payment, webhooks
 from .services.allocation import allocation_run, stock_receive
 
 SUBJECTS = {
@@ -92,3 +93,10 @@ def webhooks_sweep() -> dict:
     sweep = webhooks.webhooks_sweep()
     return {"events_dispatched": sweep.events_dispatched,
             "deliveries_queued": sweep.deliveries_queued}
+
+
+@shared_task
+def card_payments_settle() -> dict:
+    """Every minute (beat): confirm card payments the gateway captured whose answer was lost,
+    and release those that never confirmed within `ORDERING_PAYMENT_TIMEOUT_MINUTES`."""
+    return payment.card_payments_settle()

@@ -273,7 +273,11 @@ def retail_payment(request):
         else:
             request.session.pop(ADDRESS_KEY, None)
             request.session.pop(DECLARATION_KEY, None)
-            messages.success(request, f"Thank you: order {order.number} is confirmed.")
+            if order.state == OrderState.AWAITING_PAYMENT:
+                messages.info(request, f"Thank you: order {order.number} is waiting for your "
+                              "card payment to be confirmed.")
+            else:
+                messages.success(request, f"Thank you: order {order.number} is confirmed.")
             return redirect("order_detail", number=order.number)
     return render(request, "ordering/retail_payment.html", {
         "form": form, "review": review, "address": address, "declaration": declaration,

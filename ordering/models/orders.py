@@ -17,6 +17,8 @@ def _adds_up(net: str, vat: str, gross: str) -> Q:
 
 
 class OrderState(models.TextChoices):
+    AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
+    PAYMENT_FAILED = "payment_failed", "Payment failed"
     PENDING_APPROVAL = "pending_approval", "Pending approval"
     APPROVED = "approved", "Approved"
     REJECTED = "rejected", "Rejected"
@@ -68,7 +70,8 @@ class Order(models.Model):
     )
     budget = models.ForeignKey(
         "accounts.Budget", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        help_text="The budget this order's total was committed to on final approval.",
+        help_text="The budget this order's total is committed to: at placement when it is within "
+        "the budget, on the budget holder's approval when it is over.",
     )
     contract = models.ForeignKey(
         "pricing.Contract", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -84,6 +87,11 @@ class Order(models.Model):
     total_vat = models.DecimalField(**MONEY, default=Decimal("0.00"))
     total_gross = models.DecimalField(**MONEY, default=Decimal("0.00"))
     payment_method = models.CharField(max_length=10, choices=PaymentMethod.choices)
+    payment_key = models.CharField(
+        max_length=40, blank=True, db_index=True,
+        help_text="The idempotency key of the card payment, set before the card is charged; the "
+        "orders of one placement share it.",
+    )
     payment_reference = models.CharField(max_length=60, blank=True)
     erp_reference = models.CharField(
         "ERP reference", max_length=60, blank=True,
@@ -176,8 +184,8 @@ class OrderEvent(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     action = models.CharField(max_length=30)
-    from_state = models.CharField(max_length=25, blank=True)
-    to_state = models.CharField(max_length=25)
+    from_state = models.CharField(max_length=25, blank=True, choices=OrderState.choices)
+    to_state = models.CharField(max_length=25, choices=OrderState.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -1,24 +1,23 @@
-"""Approving, rejecting, escalating and cancelling orders. The final approval charges the cost
-centre's budget under a row lock; an order that would overspend it goes on to the budget holder."""
+"""Approving, rejecting, escalating and cancelling orders. An order within its cost centre's budget
+was charged to it at placement; one that would overspend it goes on to the budget holder, whose
+approval charges it (under the budget's row lock). Rejecting or cancelling gives it back."""
 
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import Budget, Membership
+from accounts.models import Membership
 from segments.resolver import BuyerContext
 
 from ..errors import OrderError
 from ..models import ApprovalStep, ApproverRole, Order, OrderState, StepStatus
 from ..notifications import notify
 from ..rules import Action, Actor, actor_roles
+from .budgets import OVER_BUDGET_RULE, budget_commit, budget_locked, budget_release
 from .fulfilment import order_release_to_fulfilment
-from .stock import stock_release
+from .stock import order_stock_release
 from .transitions import apply_transition, lock_order
-
-OVER_BUDGET_RULE = "Over the cost centre's budget: needs the budget holder"
 
 
 def _current_step(order: Order) -> ApprovalStep:
@@ -48,25 +47,14 @@ def _may_decide(step: ApprovalStep, order: Order, buyer: BuyerContext) -> None:
         )
 
 
-def _budget_for(order: Order) -> Budget | None:
-    """The cost centre's budget for today's period, locked."""
-    if order.cost_centre_id is None:
-        return None
-    today = timezone.localdate()
-    return (
-        Budget.objects.select_for_update()
-        .filter(cost_centre_id=order.cost_centre_id, period_start__lte=today, period_end__gte=today)
-        .first()
-    )
-
-
-def _commit_budget(order: Order, buyer: BuyerContext, step: ApprovalStep) -> bool:
-    """Charge the order to its budget. False when it would overspend and the approver is not the
-    budget holder: a budget-holder step is added instead."""
-    budget = _budget_for(order)
+def _commit_budget(order: Order, step: ApprovalStep) -> bool:
+    """Charge the order to its budget, unless its placement already did (it was within budget).
+    False when it would overspend and the approver is not the budget holder: a budget-holder
+    step is added instead. A cost centre with no budget for the period is not limited."""
+    if order.budget_id is not None:
+        return True
+    budget = budget_locked(order.cost_centre_id)
     if budget is None:
-        if order.cost_centre_id is not None:
-            raise OrderError("no_budget", "The cost centre has no budget for this period.")
         return True
     over = budget.committed + order.total_net > budget.amount
     if over and step.approver_role != ApproverRole.BUDGET_HOLDER:
@@ -75,9 +63,7 @@ def _commit_budget(order: Order, buyer: BuyerContext, step: ApprovalStep) -> boo
             approver_role=ApproverRole.BUDGET_HOLDER,
         )
         return False
-    Budget.objects.filter(pk=budget.pk).update(committed=F("committed") + order.total_net)
-    order.budget = budget
-    order.save(update_fields=["budget"])
+    budget_commit(budget=budget, orders=[order])
     return True
 
 
@@ -95,7 +81,7 @@ def order_approve(*, order: Order, actor_buyer: BuyerContext, comment: str = "")
     step.decided_at, step.comment = timezone.now(), comment
     step.save(update_fields=["status", "decided_by", "decided_at", "comment"])
     last = not ApprovalStep.objects.filter(order=order, status=StepStatus.PENDING).exists()
-    if last and _commit_budget(order, actor_buyer, step):
+    if last and _commit_budget(order, step):
         order = apply_transition(order=order, action=Action.APPROVE, actor_buyer=actor_buyer,
                                  comment=comment)
         order = order_release_to_fulfilment(order=order)
@@ -107,24 +93,10 @@ def order_approve(*, order: Order, actor_buyer: BuyerContext, comment: str = "")
     return order
 
 
-def _release_stock(order: Order) -> None:
-    lines = list(order.lines.filter(allocated_quantity__gt=0))
-    released = {}
-    for line in lines:
-        released[line.product_id] = released.get(line.product_id, 0) + line.allocated_quantity
-    stock_release(released)
-    order.lines.update(allocated_quantity=0, backordered_quantity=0)
-
-
-def _uncommit_budget(order: Order) -> None:
-    if order.budget_id:
-        budget = Budget.objects.select_for_update().get(pk=order.budget_id)
-        Budget.objects.filter(pk=budget.pk).update(committed=F("committed") - order.total_net)
-
-
 @transaction.atomic
 def order_reject(*, order: Order, actor_buyer: BuyerContext, comment: str) -> Order:
-    """Reject the order at its current step, with the reason; its reserved stock is released."""
+    """Reject the order at its current step, with the reason; its committed budget and reserved
+    stock are given back."""
     if not comment.strip():
         raise OrderError("comment_required", "Say why you reject the order.")
     order = lock_order(order)
@@ -137,7 +109,8 @@ def order_reject(*, order: Order, actor_buyer: BuyerContext, comment: str) -> Or
         status=StepStatus.REJECTED, decided_by_id=actor_buyer.user_id, decided_at=timezone.now(),
         comment=comment,
     )
-    _release_stock(order)
+    budget_release(order=order)
+    order_stock_release(order=order)
     notify(order.pk, "rejected", comment=comment)
     return order
 
@@ -172,6 +145,6 @@ def order_cancel(*, order: Order, actor_buyer: BuyerContext, comment: str = "") 
     """Cancel an order not yet picked: stock and committed budget are given back."""
     order = apply_transition(order=lock_order(order), action=Action.CANCEL, actor_buyer=actor_buyer,
                              comment=comment)
-    _release_stock(order)
-    _uncommit_budget(order)
+    budget_release(order=order)
+    order_stock_release(order=order)
     return order

@@ -33,12 +33,13 @@ from ..models import (
     ReliefDeclaration,
 )
 from ..notifications import notify
-from ..payments import payment_gateway
 from ..rules import PLACE
 from ..workflows import CheckoutWorkflow, workflow_for
+from .budgets import OVER_BUDGET_STEP, BudgetCheck, budget_check, budget_commit
 from .carts import cart_for
 from .checks import CheckedLine, check_lines
 from .fulfilment import order_release_to_fulfilment
+from .payment import card_payment_take, new_payment_key
 from .stock import stock_reserve
 from .transitions import order_log
 
@@ -320,12 +321,17 @@ def _order_number(workflow: str) -> str:
     return f"{NUMBER_PREFIX[workflow]}{timezone.localdate():%y}-{digits[:4]}-{digits[4:]}"
 
 
-def _new_order(buyer, workflow, lines, *, fulfiller_id, payment, extra) -> tuple[Order, tuple]:
+def _new_order(buyer, workflow, lines, *, fulfiller_id, payment, extra,
+               over_budget=False) -> tuple[Order, tuple]:
     totals = [line.total for line in lines]
     net = sum((t.net for t in totals), Decimal("0.00"))
     vat = sum((t.vat for t in totals), Decimal("0.00"))
     chain = _chain(buyer, lines, net) if workflow.name != Workflow.RETAIL else ()
-    if chain:
+    if over_budget:
+        chain = (*chain, OVER_BUDGET_STEP)
+    if extra.get("payment_key"):
+        state = OrderState.AWAITING_PAYMENT
+    elif chain:
         state = OrderState.PENDING_APPROVAL
     else:
         state = OrderState.ROUTED if fulfiller_id else OrderState.SUBMITTED
@@ -364,9 +370,12 @@ def _chain(buyer, lines, total):
 
 
 def _start(order, buyer, order_lines, chain) -> None:
-    """Log the placement, then create the approval chain or release the order at once."""
+    """Log the placement, then create the approval chain or release the order at once (a card
+    order waits for its payment: `ordering.services.payment`)."""
     order_log(order=order, action=PLACE, from_state="", to_state=order.state,
               actor_buyer=buyer, roles={"placer"})
+    if order.state == OrderState.AWAITING_PAYMENT:
+        return
     if chain:
         ApprovalStep.objects.bulk_create(
             ApprovalStep(order=order, position=i, rule_name=s.rule_name,
@@ -382,8 +391,12 @@ def _start(order, buyer, order_lines, chain) -> None:
     notify(order.pk, "confirmed")
 
 
-def _place(buyer, review: CheckoutReview, *, payment, extra, relief=False) -> list[Order]:
+def _place(buyer, review: CheckoutReview, *, payment, extra, relief=False,
+           budget: BudgetCheck | None = None) -> list[Order]:
+    """Reserve, create the orders and start them; commit their budget when within it. The cart
+    is emptied, except for a card order, whose cart is kept until its payment is confirmed."""
     workflow = review.workflow
+    over_budget = budget is not None and budget.over
     direct = [line for line in review.lines if line.distributor is None]
     routed = defaultdict(list)
     for line in review.lines:
@@ -395,10 +408,12 @@ def _place(buyer, review: CheckoutReview, *, payment, extra, relief=False) -> li
         if not lines:
             continue
         order, chain = _new_order(buyer, workflow, lines, fulfiller_id=fulfiller_id,
-                                  payment=payment, extra=extra)
+                                  payment=payment, extra=extra, over_budget=over_budget)
+        if budget is not None and budget.budget is not None and not over_budget:
+            budget_commit(budget=budget.budget, orders=[order])
         _start(order, buyer, _order_lines(order, lines, filled, relief), chain)
         orders.append(order)
-    if review.cart_id is not None:
+    if review.cart_id is not None and not extra.get("payment_key"):
         CartLine.objects.filter(cart_id=review.cart_id).delete()
     return orders
 
@@ -438,13 +453,47 @@ def _require(buyer: BuyerContext, workflow: str) -> None:
         raise OrderError("wrong_workflow", "This checkout is not available to you.")
 
 
-@transaction.atomic
 def checkout_retail(
     *, buyer: BuyerContext, address: DeliveryAddress, card_number: str, expected_token: str,
     declaration: Declaration | None = None,
 ) -> Order:
-    """Place a consumer's order: address, optional VAT-relief declaration, card payment through
-    the configured gateway. A declined card leaves nothing behind."""
+    """Place a consumer's order and pay for it by card: the order is placed awaiting payment
+    (stock reserved) and committed; the card is charged with no transaction open; then the
+    order is confirmed, or released on a decline or failure (`ordering.services.payment`). An
+    order whose payment is still pending is returned awaiting payment."""
+    orders = retail_order_place(buyer=buyer, address=address, expected_token=expected_token,
+                                declaration=declaration)
+    return card_payment_take(orders=orders, card_number=card_number)[0]
+
+
+def _relief_records(orders, review, declaration: Declaration) -> None:
+    items = "\n".join(
+        f"{line.product.sku} {line.product.name} — {line.product.vat_relief_item}"
+        for line in review.lines if line.relief_eligible
+    )
+    for order in orders:
+        record = ReliefDeclaration(
+            order=order, full_name=declaration.full_name.strip(),
+            address=declaration.address.strip(), condition=declaration.condition.strip(),
+            signed_on_behalf=declaration.signed_on_behalf,
+            signer_name=declaration.signer_name.strip() if declaration.signed_on_behalf else "",
+            signer_relationship=(
+                declaration.signer_relationship.strip() if declaration.signed_on_behalf else ""
+            ),
+            eligible_items=items, declared_at=timezone.now(),
+        )
+        record.full_clean(exclude=["order"])
+        record.save()
+
+
+@transaction.atomic
+def retail_order_place(
+    *, buyer: BuyerContext, address: DeliveryAddress, expected_token: str,
+    declaration: Declaration | None = None,
+) -> list[Order]:
+    """The first half of a retail checkout: check everything, reserve the stock and place the
+    order(s) awaiting payment under one new payment key, with the VAT-relief declaration the
+    buyer gave for them. The cart is kept until the payment is confirmed."""
     _require(buyer, Workflow.RETAIL)
     address = _clean_address(address)
     review = checkout_review(buyer=buyer, relief=declaration is not None)
@@ -453,37 +502,11 @@ def checkout_retail(
         review = checkout_review(buyer=buyer)
     _check_review(review, expected_token)
     extra = {"delivery_name": address.name, "delivery_address": address.address,
-             "delivery_postcode": address.postcode}
+             "delivery_postcode": address.postcode, "payment_key": new_payment_key()}
     orders = _place(buyer, review, payment=PaymentMethod.CARD, extra=extra, relief=relief)
-    total = sum((o.total_gross for o in orders), Decimal("0.00"))
-    result = payment_gateway().charge(
-        amount=total, currency=review.currency, card_number=card_number,
-        description=", ".join(o.number for o in orders),
-    )
-    if not result.approved:
-        raise OrderError("payment_declined", result.message)
-    Order.objects.filter(pk__in=[o.pk for o in orders]).update(payment_reference=result.reference)
-    for order in orders:
-        order.payment_reference = result.reference
     if relief:
-        items = "\n".join(
-            f"{line.product.sku} {line.product.name} — {line.product.vat_relief_item}"
-            for line in review.lines if line.relief_eligible
-        )
-        for order in orders:
-            record = ReliefDeclaration(
-                order=order, full_name=declaration.full_name.strip(),
-                address=declaration.address.strip(), condition=declaration.condition.strip(),
-                signed_on_behalf=declaration.signed_on_behalf,
-                signer_name=declaration.signer_name.strip() if declaration.signed_on_behalf else "",
-                signer_relationship=(
-                    declaration.signer_relationship.strip() if declaration.signed_on_behalf else ""
-                ),
-                eligible_items=items, declared_at=timezone.now(),
-            )
-            record.full_clean(exclude=["order"])
-            record.save()
-    return orders[0]
+        _relief_records(orders, review, declaration)
+    return orders
 
 
 @transaction.atomic
@@ -492,8 +515,9 @@ def checkout_institutional(
     items: list[OrderItem] | None = None,
 ) -> list[Order]:
     """Place an organisation's order (or requisition): PO, cost centre, a delivery site per line,
-    requested date, optional contract; paid on account within the credit limit; approvals per
-    the organisation's rules. The cart's lines, or `items` (an API order) instead."""
+    requested date, optional contract; paid on account within the credit limit; charged to the
+    cost centre's budget (or sent to its budget holder when over it); approvals per the
+    organisation's rules. The cart's lines, or `items` (an API order) instead."""
     if buyer.workflow not in (Workflow.INSTITUTIONAL, Workflow.DISTRIBUTOR):
         raise OrderError("wrong_workflow", "This checkout is not available to you.")
     review = checkout_review(buyer=buyer, contract_id=details.contract_id,
@@ -501,12 +525,13 @@ def checkout_institutional(
     cost_centre = _check_institutional(buyer, review.workflow, details)
     _check_review(review, expected_token)
     _check_credit(buyer, review.gross)
+    budget = budget_check(buyer=buyer, cost_centre=cost_centre, amount=review.net)
     extra = {
         "po_number": details.po_number.strip(), "cost_centre": cost_centre,
         "requested_delivery_date": details.requested_delivery_date,
         "contract_id": details.contract_id,
     }
-    return _place(buyer, review, payment=PaymentMethod.ACCOUNT, extra=extra)
+    return _place(buyer, review, payment=PaymentMethod.ACCOUNT, extra=extra, budget=budget)
 
 
 def checkout_distributor(

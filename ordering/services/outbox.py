@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from ..models import Order, OutboxEvent
+from ..rules import PLACE, UNPUBLISHED_STATES
 from .webhooks import DISPATCH_TASK, webhook_task_after_commit
 
 CENT = Decimal("0.01")
@@ -55,10 +56,13 @@ def outbox_record(*, order: Order, action: str, from_state: str, to_state: str,
                   comment: str = "") -> list[OutboxEvent]:
     """Write the events of one order change in the caller's transaction (one INSERT), and
     dispatch them once it commits. Returns the events written (none for a consumer's direct
-    order)."""
+    order). A card order is published only once paid: nothing while it awaits payment or after
+    its payment failed, and its payment's confirmation as its placement."""
     organisation_ids = event_organisation_ids(order)
-    if not organisation_ids:
+    if not organisation_ids or to_state in UNPUBLISHED_STATES:
         return []
+    if from_state in UNPUBLISHED_STATES:
+        action, from_state = PLACE, ""
     data = order_event_data(order=order, action=action, from_state=from_state,
                             to_state=to_state, comment=comment)
     event_type = f"order.{action}"

@@ -29,3 +29,13 @@ def stock_release(released: dict[int, int]) -> None:
     locked = Stock.objects.select_for_update().filter(product_id__in=list(released))
     for row in locked.order_by("pk").only("pk", "product_id"):
         Stock.objects.filter(pk=row.pk).update(reserved=F("reserved") - released[row.product_id])
+
+
+def order_stock_release(*, order) -> None:
+    """Give back the units reserved for an order's lines (cancelled, rejected, or its payment
+    failed); its lines then hold none. Call inside a transaction."""
+    released = {}
+    for line in order.lines.filter(allocated_quantity__gt=0):
+        released[line.product_id] = released.get(line.product_id, 0) + line.allocated_quantity
+    stock_release(released)
+    order.lines.update(allocated_quantity=0, backordered_quantity=0)

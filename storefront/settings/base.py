@@ -133,6 +133,17 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
 }
 CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "ordering.tasks.webhooks_sweep", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["card-payments-settle"] = {
+    "task": "ordering.tasks.card_payments_settle", "schedule": 60.0,
+}
+
+# Card payments (ordering/services/payment.py, docs/ordering.md "Card payment"). An order awaiting
+# payment longer than the timeout is settled: confirmed if the gateway captured it, else released.
+ORDERING_PAYMENT_TIMEOUT_MINUTES = int(os.environ.get("ORDERING_PAYMENT_TIMEOUT_MINUTES", "15"))
+# How long the test gateway's slow card (4000 0000 0000 0077) takes to answer.
+ORDERING_TEST_GATEWAY_DELAY_SECONDS = float(
+    os.environ.get("ORDERING_TEST_GATEWAY_DELAY_SECONDS", "3")
+)
 
 # Webhooks (ordering/services/webhooks.py, docs/api.md "Webhooks"). The lease must outlast the
 # timeout: an attempt still waiting for its answer is not started again.

@@ -70,7 +70,7 @@ def test_a_declaration_on_someones_behalf_must_name_the_signer(world):
     assert not Order.objects.exists()
 
 
-def test_a_declined_card_leaves_no_order_and_no_reservation(world):
+def test_a_declined_card_leaves_no_confirmed_order_and_no_reservation(world):
     patient = world.buyer("patient")
     cart_add(buyer=patient, product_id=world.dressing.pk, quantity=2)
     token = checkout_review(buyer=patient).price_token
@@ -80,7 +80,8 @@ def test_a_declined_card_leaves_no_order_and_no_reservation(world):
                         expected_token=token)
 
     assert refused.value.code == "payment_declined"
-    assert not Order.objects.exists() and not OrderEvent.objects.exists()
+    assert list(Order.objects.values_list("state", flat=True)) == ["payment_failed"]
+    assert not OrderEvent.objects.exclude(to_state__in=["awaiting_payment", "payment_failed"])
     assert Stock.objects.get(product=world.dressing).reserved == 0
     assert CartLine.objects.count() == 1
 

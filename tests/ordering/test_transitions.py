@@ -37,12 +37,16 @@ EXPECTED = {
     ("allocated", "acknowledge"): {"system"},
     ("partly_backordered", "acknowledge"): {"system"},
     ("accepted_by_distributor", "acknowledge"): {"distributor"},
+    ("awaiting_payment", "submit"): {"system"},
+    ("awaiting_payment", "route"): {"system"},
+    ("awaiting_payment", "payment_fail"): {"system"},
 }
 NEXT = {
     "approve_step": "pending_approval", "approve": "approved", "reject": "rejected",
     "cancel": "cancelled", "submit": "submitted", "route": "routed", "allocate": "allocated",
     "backorder": "partly_backordered", "accept": "accepted_by_distributor",
     "decline": "declined_by_distributor", "ship": "shipped", "deliver": "delivered",
+    "payment_fail": "payment_failed",
 }
 STAYS = {"approve_step", "acknowledge"}
 
