@@ -169,3 +169,26 @@ def redis_cache(url: str) -> dict:
             "KEY_PREFIX": "faults",
         }
     }
+
+
+def _forget_broker_connections(app) -> None:
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@contextmanager
+def celery_broker(url: str):
+    """Tasks really sent (not run eagerly) to the broker at `url`, as in production; the previous
+    broker and eager setting are restored afterwards."""
+    from storefront.celery import app
+
+    saved = app.conf.broker_url, app.conf.task_always_eager
+    _forget_broker_connections(app)
+    app.conf.broker_url, app.conf.task_always_eager = url, False
+    try:
+        yield app
+    finally:
+        _forget_broker_connections(app)
+        app.conf.broker_url, app.conf.task_always_eager = saved
