@@ -192,3 +192,27 @@ def celery_broker(url: str):
     finally:
         _forget_broker_connections(app)
         app.conf.broker_url, app.conf.task_always_eager = saved
+
+
+class ApprovesThenFails:
+    """A card gateway that captures the payment and then fails to answer (a timeout after the
+    capture), the worst moment for a checkout. It keeps what it captured and what it was asked to
+    give back, across instances; `reset()` forgets both."""
+
+    captured: list[dict] = []
+    refunded: list[str] = []
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.captured, cls.refunded = [], []
+
+    def charge(self, *, amount, currency, card_number, description, **extra):
+        key = extra.get("idempotency_key") or f"charge-{len(self.captured) + 1}"
+        self.captured.append({"key": key, "amount": amount, "currency": currency})
+        raise ConnectionError("The gateway captured the payment, then its answer was lost.")
+
+    def refund(self, *, idempotency_key, **extra):
+        self.refunded.append(idempotency_key)
+
+    def status(self, *, idempotency_key, **extra):
+        raise ConnectionError("The gateway does not answer.")
