@@ -9,6 +9,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import kombu.pools
 from django.core.cache import cache
 from django.test import Client
 
@@ -172,8 +173,9 @@ def redis_cache(url: str) -> dict:
 
 
 def _forget_broker_connections(app) -> None:
-    if app._pool is not None:
-        app._pool.force_close_all()
+    """Close and forget every broker connection pool (kombu keeps them in a registry of its own
+    keyed by broker), so the next task sent opens a pool for the broker configured then."""
+    kombu.pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
 
