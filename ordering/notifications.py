@@ -11,4 +11,6 @@ NOTIFY_TASK = "ordering.tasks.order_notify"
 def notify(order_id: int, event: str, **details) -> None:
     """Send the `event` email about an order after the current transaction commits."""
     signature = app.signature(NOTIFY_TASK, args=(order_id, event), kwargs=details)
-    transaction.on_commit(signature.apply_async)
+    # Robust: with the broker unreachable the order stays placed and the buyer is answered; the
+    # failure to queue is logged.
+    transaction.on_commit(signature.apply_async, robust=True)

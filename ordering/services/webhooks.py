@@ -46,7 +46,9 @@ def webhook_task_after_commit(name: str, *args, countdown: float | None = None) 
     if countdown:
         options["countdown"] = countdown
     signature = app.signature(name, args=args, **options)
-    transaction.on_commit(signature.apply_async)
+    # Robust: with the broker unreachable the change stays committed and its events wait in the
+    # outbox, where the sweep finds them.
+    transaction.on_commit(signature.apply_async, robust=True)
 
 
 # Endpoints --------------------------------------------------------------------------------------
