@@ -1,10 +1,7 @@
 """A card payment that fails after the gateway captured it — its answer lost to a timeout —
 keeps no stock and confirms no order; the cart is as it was.
-
-Today the charge runs inside the placement's transaction, so the failure rolls back the order
-and its reservation, but leaves the captured money with the gateway: nothing gives it back. The
-second test states that promise and is expected to fail until the charge is taken outside the
-transaction with a refund on failure."""
+The charge runs with no transaction open; the failure releases the order and its reservation and
+asks the gateway to give the captured money back."""
 
 from decimal import Decimal
 
@@ -60,11 +57,6 @@ def test_a_failure_after_the_card_was_charged_keeps_no_stock_and_confirms_no_ord
     assert sorted(CartLine.objects.values_list("product_id", "quantity")) == before[1]
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="The card is charged inside the placement's transaction: a failure after the capture "
-           "rolls the order back but nothing asks the gateway to give the money back.",
-)
 def test_a_failure_after_the_card_was_charged_gives_the_money_back(failing_gateway):
     world = build_world()
 
