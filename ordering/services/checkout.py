@@ -19,7 +19,7 @@ from accounts.models import CostCentre, Organisation
 from catalog.models import VatCategory
 from pricing.engine import LineTotal
 from pricing.models import Contract, ContractStatus
-from segments.resolver import BuyerContext, Workflow, resolve
+from segments.resolver import BuyerContext, Workflow, buyer_for_delivery, resolve
 from territories.postcodes import parse_postcode
 
 from ..errors import OrderError
@@ -98,10 +98,16 @@ class CheckoutReview:
     relief: bool = False
     sites: dict = field(default_factory=dict)
     cart_id: int | None = None
+    delivery_postcode: str = ""
 
     @property
     def relief_eligible(self) -> bool:
         return any(line.relief_eligible for line in self.lines)
+
+    @property
+    def routed_through(self) -> tuple[str, ...]:
+        """Names of the distributors some lines go through (each on an order routed to it)."""
+        return tuple(dict.fromkeys(r.distributor[1] for r in self.lines if r.distributor))
 
     @property
     def shown_total(self) -> Decimal:
@@ -128,13 +134,28 @@ def _line_sites(buyer: BuyerContext, lines, line_sites) -> dict[int, int | None]
     return chosen
 
 
-def _token(lines) -> str:
+def _token(lines, buyers) -> str:
+    """A digest of what the buyer confirms: per line the product, quantity, delivery site and
+    area, price and who fulfils it; a change of any of them (a new delivery address included)
+    asks for a new confirmation."""
     facts = sorted(
         (line.checked.product_id, line.quantity, line.site_id or 0,
+         buyers[line.site_id].postcode_area, (line.distributor or (0,))[0],
          str(line.price.unit_price), str(line.price.vat_rate), line.price.currency)
         for line in lines if line.price
     )
     return hashlib.sha256(repr(facts).encode()).hexdigest()[:24]
+
+
+def delivered_buyer(buyer: BuyerContext, postcode: str | None) -> BuyerContext:
+    """The buyer as delivered to `postcode` (the retail delivery address), or as it is when no
+    address is known yet; an invalid postcode is an OrderError."""
+    if not postcode:
+        return buyer
+    try:
+        return buyer_for_delivery(buyer, postcode)
+    except ValidationError as error:
+        raise OrderError("bad_postcode", error.messages[0]) from None
 
 
 @dataclass(frozen=True)
@@ -150,8 +171,11 @@ class OrderItem:
 def checkout_review(
     *, buyer: BuyerContext, relief: bool = False, contract_id: int | None = None,
     line_sites: dict | None = None, items: list[OrderItem] | None = None,
+    delivery_postcode: str | None = None,
 ) -> CheckoutReview:
-    """Check and price the buyer's cart (or the `items` given instead) now, per delivery site."""
+    """Check and price the buyer's cart (or the `items` given instead) now, each line for the
+    territory it is delivered to: its site's, or the retail `delivery_postcode`'s once known."""
+    buyer = delivered_buyer(buyer, delivery_postcode)
     workflow = workflow_for(buyer)
     if items is None:
         cart = cart_for(buyer=buyer)
@@ -184,9 +208,10 @@ def checkout_review(
         net=sum((r.total.net for r in priced), Decimal("0.00")),
         vat=sum((r.total.vat for r in priced), Decimal("0.00")),
         gross=sum((r.total.gross for r in priced), Decimal("0.00")),
-        price_token=_token(reviewed), relief=relief,
+        price_token=_token(reviewed, buyers), relief=relief,
         sites={sid: name for sid, name, _postcode in buyer.sites},
         cart_id=cart.pk if cart is not None else None,
+        delivery_postcode=buyer.postcode if delivery_postcode else "",
     )
 
 
@@ -444,9 +469,12 @@ def checkout_retail(
     declaration: Declaration | None = None,
 ) -> Order:
     """Place a consumer's order: address, optional VAT-relief declaration, card payment through
-    the configured gateway. A declined card leaves nothing behind."""
+    the configured gateway. Every line is judged for the territory of the delivery address (a
+    line under a distributor's exclusive right there goes on an order routed to it). A declined
+    card leaves nothing behind."""
     _require(buyer, Workflow.RETAIL)
     address = _clean_address(address)
+    buyer = buyer_for_delivery(buyer, address.postcode)
     review = checkout_review(buyer=buyer, relief=declaration is not None)
     relief = _clean_declaration(declaration, review)
     if declaration is not None and not relief:
