@@ -15,6 +15,7 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import organisation_cost_centres
+from pricing.selectors import contracts_of
 from segments.resolver import Workflow
 
 from .errors import OrderError
@@ -60,7 +61,6 @@ from .services.checkout import (
     checkout_institutional,
     checkout_retail,
     checkout_review,
-    contracts_for,
     delivered_buyer,
 )
 from .services.lists import (
@@ -75,6 +75,7 @@ from .services.lists import (
     requisition_list_share,
     requisition_list_to_cart,
 )
+from .services.relief import declaration_problems
 from .services.routing import routed_order_accept, routed_order_decline
 from .workflows import workflow_for
 
@@ -257,18 +258,6 @@ def _declaration_from(data: dict) -> Declaration:
     )
 
 
-def _declaration_problem(declaration: Declaration) -> str:
-    if not (declaration.full_name.strip() and declaration.address.strip()
-            and declaration.condition.strip()):
-        return "Give the disabled person's name, address and condition."
-    if declaration.signed_on_behalf and not (declaration.signer_name.strip()
-                                             and declaration.signer_relationship.strip()):
-        return "When you sign for someone else, give your name and your relationship to them."
-    if not declaration.confirmed:
-        return "Tick the declaration to claim VAT relief."
-    return ""
-
-
 @for_workflow(Workflow.RETAIL)
 def retail_relief(request):
     review = checkout_review(buyer=_cart_buyer(request))
@@ -279,14 +268,14 @@ def retail_relief(request):
         if form.cleaned_data["claim"] == "no":
             request.session.pop(DECLARATION_KEY, None)
             return redirect("checkout_retail_payment")
-        declaration = _declaration_from(form.cleaned_data)
-        problem = _declaration_problem(declaration)
-        if not problem:
+        problems = declaration_problems(_declaration_from(form.cleaned_data))
+        if not problems:
             request.session[DECLARATION_KEY] = {
                 k: v for k, v in form.cleaned_data.items() if k != "claim"
             }
             return redirect("checkout_retail_payment")
-        form.add_error(None, problem)
+        for field_name, message in problems.items():
+            form.add_error(field_name, message)
     return render(request, "ordering/retail_relief.html", {
         "form": form, "review": review, "workflow": workflow_for(request.buyer),
     })
@@ -341,7 +330,7 @@ def _line_sites(request, review) -> dict[int, int]:
 def _organisation_checkout(request, place, template_name):
     buyer = request.buyer
     cost_centres = [c for c in organisation_cost_centres(buyer=buyer) if c.is_active]
-    contracts = list(contracts_for(buyer))
+    contracts = list(contracts_of(buyer=buyer))
     form = InstitutionalForm(request.POST or None, cost_centres=cost_centres,
                              contracts=contracts if len(contracts) > 1 else ())
     line_sites, contract_id = {}, None

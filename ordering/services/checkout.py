@@ -12,13 +12,13 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import CostCentre, Organisation
 from catalog.models import VatCategory
 from pricing.engine import LineTotal
-from pricing.models import Contract, ContractStatus
+from pricing.selectors import contracts_of
 from segments.resolver import BuyerContext, Workflow, buyer_for_delivery, resolve
 from territories.postcodes import parse_postcode
 
@@ -39,6 +39,7 @@ from ..workflows import CheckoutWorkflow, workflow_for
 from .carts import cart_for
 from .checks import CheckedLine, check_lines
 from .fulfilment import order_release_to_fulfilment
+from .relief import Declaration, declaration_check
 from .stock import stock_reserve
 from .transitions import order_log
 
@@ -114,7 +115,7 @@ class CheckoutReview:
         return self.net if self.workflow.name != Workflow.RETAIL else self.gross
 
 
-def _site_buyers(buyer: BuyerContext, site_ids) -> dict:
+def site_buyers(buyer: BuyerContext, site_ids) -> dict:
     """The buyer as seen from each delivery site (the site decides the territory)."""
     buyers = {buyer.site_id: buyer}
     for site_id in set(site_ids) - {buyer.site_id}:
@@ -188,7 +189,7 @@ def checkout_review(
         by_site[sites[line.pk]][line.product_id] = (
             by_site[sites[line.pk]].get(line.product_id, 0) + line.quantity
         )
-    buyers = _site_buyers(buyer, by_site)
+    buyers = site_buyers(buyer, by_site)
     checked = {
         site_id: check_lines(buyers[site_id], quantities, relief=relief, contract_id=contract_id)
         for site_id, quantities in by_site.items()
@@ -223,35 +224,12 @@ class DeliveryAddress:
 
 
 @dataclass(frozen=True)
-class Declaration:
-    """A VAT-relief eligibility declaration, given on its own step, separate from the order."""
-
-    full_name: str
-    address: str
-    condition: str
-    confirmed: bool
-    signed_on_behalf: bool = False
-    signer_name: str = ""
-    signer_relationship: str = ""
-
-
-@dataclass(frozen=True)
 class InstitutionalDetails:
     po_number: str = ""
     cost_centre_id: int | None = None
     requested_delivery_date: datetime.date | None = None
     contract_id: int | None = None
     line_sites: dict = field(default_factory=dict)
-
-
-def contracts_for(buyer: BuyerContext):
-    """Active contracts of the buyer's organisation or its ancestors, valid today."""
-    today = timezone.localdate()
-    return Contract.objects.filter(
-        Q(valid_to__isnull=True) | Q(valid_to__gte=today),
-        organisation_id__in=list(buyer.organisation_path), status=ContractStatus.ACTIVE,
-        valid_from__lte=today,
-    ).order_by("reference", "lot")
 
 
 def _check_review(review: CheckoutReview, expected_token: str) -> None:
@@ -291,7 +269,8 @@ def _check_institutional(buyer, workflow, details: InstitutionalDetails) -> Cost
         raise OrderError("date_required", "Enter the delivery date you need.")
     if date is not None and date < timezone.localdate():
         raise OrderError("date_past", "The requested delivery date cannot be in the past.")
-    if details.contract_id and not contracts_for(buyer).filter(pk=details.contract_id).exists():
+    applies = contracts_of(buyer=buyer).filter(pk=details.contract_id)
+    if details.contract_id and not applies.exists():
         raise OrderError("bad_contract", "Choose one of your organisation's current contracts.")
     return cost_centre
 
@@ -429,22 +408,11 @@ def _place(buyer, review: CheckoutReview, *, payment, extra, relief=False) -> li
 
 
 def _clean_declaration(declaration: Declaration | None, review: CheckoutReview) -> bool:
+    """Whether the order carries VAT relief: a declaration was given for eligible lines and it
+    passes the one declaration check (else an OrderError)."""
     if declaration is None or not review.relief_eligible:
         return False
-    if not declaration.confirmed:
-        raise OrderError("declaration_unconfirmed", "Tick the declaration to claim VAT relief.")
-    for value, label in ((declaration.full_name, "the eligible person's name"),
-                         (declaration.address, "their address"),
-                         (declaration.condition, "the condition")):
-        if not value.strip():
-            raise OrderError("declaration_incomplete", f"The declaration needs {label}.")
-    if declaration.signed_on_behalf and not (
-        declaration.signer_name.strip() and declaration.signer_relationship.strip()
-    ):
-        raise OrderError(
-            "declaration_incomplete",
-            "When you sign for someone else, give your name and your relationship to them.",
-        )
+    declaration_check(declaration)
     return True
 
 

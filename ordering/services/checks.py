@@ -17,9 +17,7 @@ from pricing.engine import (
     prices_for,
 )
 from segments.resolver import BuyerContext, Workflow
-from territories.rules import restriction_reasons
-
-from ..selectors import availability_of
+from territories.rules import availability_for, restriction_reasons
 
 DIRECT = "direct"
 VIA_DISTRIBUTOR = "via_distributor"
@@ -100,7 +98,7 @@ def check_lines(
         buyer, {pid: q for pid, q in quantities.items() if pid in products},
         relief=relief, contract_id=contract_id,
     )
-    availability = availability_of(buyer, products.values())
+    availability = availability_for(buyer, products.values())
     hidden = [pid for pid in quantities if pid not in products]
     restricted = restriction_reasons(buyer, hidden) if hidden else {}
     checked = {}

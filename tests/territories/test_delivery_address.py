@@ -9,6 +9,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from accounts.models import Organisation
 from ordering.errors import OrderError
 from ordering.models import CartLine, Order, OrderEvent, OrderLine, Stock
 from ordering.models.outbox import OutboxEvent
@@ -78,8 +79,6 @@ def _assert_outcome(expected, orders, holder_names):
 
 
 def _holders():
-    from accounts.models import Organisation
-
     return dict(Organisation.objects.filter(name__endswith="Holder").values_list("pk", "name"))
 
 
@@ -167,3 +166,21 @@ def test_an_api_line_follows_the_territory_of_its_site(world, postcode, product)
         assert response.status_code == 201, response.json()
         _assert_outcome(expected, list(Order.objects.order_by("id")), _holders())
         assert list(OrderLine.objects.values_list("site_id", flat=True)) == [away.pk]
+
+
+def test_an_api_line_restricted_at_the_default_site_but_sold_at_its_own_site_is_ordered(world):
+    SiteFactory(organisation=world.trust, name="Aberdeen outreach", postcode="AB10 1AB")
+    user, organisation = world.people["buyer"]
+    client = key_client(issue_key(organisation, user, name="ERP"))
+    assert world.buyer("buyer").postcode_area == "AB"  # the key's default site, in Scotland
+    body = {
+        "lines": [{"sku": world.gloves.sku, "quantity": 5, "site": world.ward_b.pk}],
+        "po_number": "PO-API-LONDON", "cost_centre": world.cost_centre.code,
+        "requested_delivery_date": str(timezone.localdate() + datetime.timedelta(days=7)),
+    }
+
+    response = client.post("/api/v1/orders/", body, format="json",
+                           HTTP_IDEMPOTENCY_KEY="delivery-default-site")
+
+    assert response.status_code == 201, response.json()
+    assert list(OrderLine.objects.values_list("site_id", flat=True)) == [world.ward_b.pk]
