@@ -117,3 +117,22 @@ def test_an_address_changed_after_review_is_judged_again_and_must_be_confirmed(d
     assert confirmed.status_code == 302
     order = Order.objects.filter(placed_by__email="patient@demo.test").latest("placed_at")
     assert order.fulfiller.name == PENNINE
+
+
+def test_once_a_delivery_address_is_given_the_cart_is_judged_for_it(demo):
+    client = _signed_in("patient@demo.test")
+    brief = Product.objects.get(sku="CT-1003")
+    test = Product.objects.get(sku="DX-1016")
+    client.post(reverse("checkout_retail_address"), {
+        "name": "Margaret Ellis", "address": "9 Harehills Lane, Leeds", "postcode": "ls96ta"})
+
+    client.post(reverse("cart_add"), {"product": brief.pk, "quantity": 1})
+    in_leeds = client.get(reverse("cart")).content.decode()
+    client.post(reverse("checkout_retail_address"), {
+        "name": "Margaret Ellis", "address": "4 Morningside Road", "postcode": "EH10 4BF"})
+    refused = client.post(reverse("cart_add"), {"product": test.pk, "quantity": 1}, follow=True)
+
+    assert f"Through {PENNINE}" in in_leeds
+    assert "Not registered for sale in Scotland" in refused.content.decode()
+    assert list(CartLine.objects.filter(cart__user__email="patient@demo.test")
+                .values_list("product_id", flat=True)) == [brief.pk]
