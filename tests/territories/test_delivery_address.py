@@ -21,6 +21,8 @@ from ordering.services.checkout import (
     checkout_retail,
     checkout_review,
 )
+from pricing.engine import prices_for
+from segments.resolver import buyer_for_delivery
 from tests.api.conftest import issue_key, key_client
 from tests.factories import SiteFactory
 from tests.ordering.conftest import build_world
@@ -184,3 +186,17 @@ def test_an_api_line_restricted_at_the_default_site_but_sold_at_its_own_site_is_
 
     assert response.status_code == 201, response.json()
     assert list(OrderLine.objects.values_list("site_id", flat=True)) == [world.ward_b.pk]
+
+
+def test_the_engine_prices_no_product_restricted_where_the_goods_go(world):
+    patient = world.buyer("patient")
+    in_scotland = buyer_for_delivery(patient, "EH10 4BF")
+
+    at_home = prices_for(patient, [world.gloves.pk, world.dressing.pk])
+    delivered = prices_for(in_scotland, [world.gloves.pk, world.dressing.pk])
+
+    assert set(at_home) == {world.gloves.pk, world.dressing.pk}
+    assert set(delivered) == {world.dressing.pk}
+    assert (in_scotland.postcode_area, in_scotland.territory) == ("EH", "scotland")
+    assert in_scotland.cache_key != patient.cache_key
+    assert (in_scotland.user_id, in_scotland.segments) == (patient.user_id, patient.segments)
