@@ -57,6 +57,7 @@ from .services.checkout import (
     checkout_distributor,
     checkout_institutional,
     checkout_review,
+    site_buyers,
 )
 from .services.routing import routed_order_accept, routed_order_decline
 from .services.shipping import (
@@ -117,9 +118,15 @@ class _OrderDetails(generics.RetrieveAPIView):
 
 
 def _items(buyer, lines: list[dict]) -> list[OrderItem]:
-    """The request's lines as products this buyer may see; unknown SKUs refused per line."""
+    """The request's lines as products this buyer may see at one of the lines' delivery sites;
+    unknown SKUs refused per line. Whether each line may go to its own site is the checkout's
+    question (a line restricted there is refused with the reason)."""
     skus = {line["sku"] for line in lines}
-    ids = dict(visible_products(buyer).filter(sku__in=skus).values_list("sku", "pk"))
+    ids = {}
+    sites = {line.get("site") or buyer.site_id for line in lines}
+    for site_buyer in site_buyers(buyer, sites).values():
+        ids.update(visible_products(site_buyer).filter(sku__in=skus - set(ids))
+                   .values_list("sku", "pk"))
     missing = {
         f"lines.{i}.sku": ["No product with this SKU is available to you."]
         for i, line in enumerate(lines) if line["sku"] not in ids

@@ -1,9 +1,7 @@
 """Reads of ordering, always scoped to the buyer: their carts, the orders they may see, the
-approval queue, routed orders of a distributor, their requisition lists, and the territory
-availability of products."""
+approval queue, routed orders of a distributor and their requisition lists."""
 
 from collections import defaultdict
-from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
@@ -26,32 +24,6 @@ from .models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-
-
-@dataclass(frozen=True)
-class DirectAvailability:
-    """What a product is when no territory rule is installed: purchasable directly."""
-
-    status: str = "direct"
-    distributor_id: int | None = None
-    distributor_name: str = ""
-    distributor_contact: str = ""
-    reason: str = ""
-
-
-def availability_of(buyer: BuyerContext, products) -> dict:
-    """Territory availability per product id, from `territories.rules.availability_for`.
-    `products`: ids, or Product rows loaded with their category (which saves a query)."""
-    products = list(products)
-    ids = sorted({getattr(p, "pk", p) for p in products})
-    if not ids:
-        return {}
-    try:
-        from territories.rules import availability_for
-    except ImportError:
-        return {pid: DirectAvailability() for pid in ids}
-    found = availability_for(buyer, products)
-    return {pid: found.get(pid, DirectAvailability()) for pid in ids}
 
 
 def _line_prefetch() -> Prefetch:

@@ -15,6 +15,7 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import organisation_cost_centres
+from pricing.selectors import contracts_of
 from segments.resolver import Workflow
 
 from .errors import OrderError
@@ -60,7 +61,7 @@ from .services.checkout import (
     checkout_institutional,
     checkout_retail,
     checkout_review,
-    contracts_for,
+    delivered_buyer,
 )
 from .services.lists import (
     order_reorder,
@@ -74,6 +75,7 @@ from .services.lists import (
     requisition_list_share,
     requisition_list_to_cart,
 )
+from .services.relief import declaration_problems
 from .services.routing import routed_order_accept, routed_order_decline
 from .workflows import workflow_for
 
@@ -110,6 +112,23 @@ def for_workflow(*names):
     return decorate
 
 
+def _delivery_postcode(request) -> str | None:
+    """The retail delivery postcode given at checkout (kept in the session), if any."""
+    if request.buyer.workflow != Workflow.RETAIL:
+        return None
+    return (request.session.get(ADDRESS_KEY) or {}).get("postcode") or None
+
+
+def _cart_buyer(request):
+    """The buyer whose territory judges the cart: a consumer's as delivered to the address given
+    at checkout once there is one (where the goods go decides the territory), else as resolved."""
+    try:
+        return delivered_buyer(request.buyer, _delivery_postcode(request))
+    except OrderError:
+        request.session.pop(ADDRESS_KEY, None)
+        return request.buyer
+
+
 def _back(request, fallback: str):
     target = request.POST.get("next", "")
     return redirect(target if target.startswith("/") and not target.startswith("//") else fallback)
@@ -120,7 +139,7 @@ def _back(request, fallback: str):
 
 @buyer_page
 def cart_detail(request):
-    review = checkout_review(buyer=request.buyer)
+    review = checkout_review(buyer=_cart_buyer(request))
     save_form = None
     if review.lines and may_order(request.buyer):
         save_form = SaveCartAsListForm(own_lists=list(own_requisition_lists(request.buyer)))
@@ -138,7 +157,7 @@ def cart_add_view(request):
         messages.error(request, "Enter a quantity of at least 1.")
         return _back(request, reverse("cart"))
     try:
-        line = cart_add(buyer=request.buyer, product_id=form.cleaned_data["product"],
+        line = cart_add(buyer=_cart_buyer(request), product_id=form.cleaned_data["product"],
                         quantity=form.cleaned_data["quantity"])
     except OrderError as error:
         messages.error(request, error.message)
@@ -151,7 +170,7 @@ def cart_add_view(request):
 @buyer_page
 def cart_line_view(request, line_id: int):
     try:
-        cart_line_update(buyer=request.buyer, line_id=line_id,
+        cart_line_update(buyer=_cart_buyer(request), line_id=line_id,
                          quantity=request.POST.get("quantity", ""))
     except OrderError as error:
         messages.error(request, error.message)
@@ -167,7 +186,7 @@ def quick_order(request):
             upload = form.cleaned_data.get("file")
             rows = (quick_order_rows_from_csv(upload.read()) if upload
                     else quick_order_rows_from_text(form.cleaned_data["lines"]))
-            added = quick_order_add(buyer=request.buyer, rows=rows)
+            added = quick_order_add(buyer=_cart_buyer(request), rows=rows)
         except OrderError as error:
             form.add_error(None, error.message)
             row_errors = error.rows
@@ -197,12 +216,38 @@ def retail_address(request):
                                                    "postcode": user.postcode}
     form = AddressForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        request.session[ADDRESS_KEY] = form.cleaned_data
-        review = checkout_review(buyer=request.buyer)
-        return redirect("checkout_retail_relief" if review.relief_eligible
-                        else "checkout_retail_payment")
+        review = _address_review(request, form)
+        if review is not None:
+            request.session[ADDRESS_KEY] = {**form.cleaned_data,
+                                            "postcode": review.delivery_postcode}
+            return redirect("checkout_retail_relief" if review.relief_eligible
+                            else "checkout_retail_payment")
     return render(request, "ordering/retail_address.html",
-                  {"form": form, "workflow": workflow_for(request.buyer)})
+                  {"form": form, "workflow": workflow_for(request.buyer)},
+                  status=422 if request.method == "POST" else 200)
+
+
+def _address_review(request, form):
+    """The cart judged for the address typed in, or None with the postcode field telling why it
+    cannot go there (an invalid postcode, a line not sold for delivery there)."""
+    try:
+        review = checkout_review(buyer=request.buyer,
+                                 delivery_postcode=form.cleaned_data["postcode"])
+    except OrderError as error:
+        form.add_error("postcode", error.message)
+        return None
+    refused = [line for line in review.lines if not line.checked.ok]
+    if not refused:
+        return review
+    names = {line.cart_line_id: line.product.name
+             for line in checkout_review(buyer=request.buyer).lines if line.product}
+    for line in refused:
+        problem = line.checked.problem
+        if line.product is None:
+            problem = f"{names.get(line.cart_line_id, 'A product in your cart')}: {problem}"
+        form.add_error("postcode", f"{problem} Remove it from your cart or choose another "
+                                   "delivery address.")
+    return None
 
 
 def _declaration_from(data: dict) -> Declaration:
@@ -213,21 +258,9 @@ def _declaration_from(data: dict) -> Declaration:
     )
 
 
-def _declaration_problem(declaration: Declaration) -> str:
-    if not (declaration.full_name.strip() and declaration.address.strip()
-            and declaration.condition.strip()):
-        return "Give the disabled person's name, address and condition."
-    if declaration.signed_on_behalf and not (declaration.signer_name.strip()
-                                             and declaration.signer_relationship.strip()):
-        return "When you sign for someone else, give your name and your relationship to them."
-    if not declaration.confirmed:
-        return "Tick the declaration to claim VAT relief."
-    return ""
-
-
 @for_workflow(Workflow.RETAIL)
 def retail_relief(request):
-    review = checkout_review(buyer=request.buyer)
+    review = checkout_review(buyer=_cart_buyer(request))
     if not review.relief_eligible:
         return redirect("checkout_retail_payment")
     form = ReliefForm(request.POST or None)
@@ -235,14 +268,14 @@ def retail_relief(request):
         if form.cleaned_data["claim"] == "no":
             request.session.pop(DECLARATION_KEY, None)
             return redirect("checkout_retail_payment")
-        declaration = _declaration_from(form.cleaned_data)
-        problem = _declaration_problem(declaration)
-        if not problem:
+        problems = declaration_problems(_declaration_from(form.cleaned_data))
+        if not problems:
             request.session[DECLARATION_KEY] = {
                 k: v for k, v in form.cleaned_data.items() if k != "claim"
             }
             return redirect("checkout_retail_payment")
-        form.add_error(None, problem)
+        for field_name, message in problems.items():
+            form.add_error(field_name, message)
     return render(request, "ordering/retail_relief.html", {
         "form": form, "review": review, "workflow": workflow_for(request.buyer),
     })
@@ -255,7 +288,7 @@ def retail_payment(request):
         return redirect("checkout_retail_address")
     saved = request.session.get(DECLARATION_KEY)
     declaration = _declaration_from(saved) if saved else None
-    review = checkout_review(buyer=request.buyer, relief=declaration is not None)
+    review = checkout_review(buyer=_cart_buyer(request), relief=declaration is not None)
     form = PaymentForm(request.POST or None, initial={"token": review.price_token})
     if request.method == "POST" and form.is_valid():
         try:
@@ -265,11 +298,12 @@ def retail_payment(request):
                 expected_token=form.cleaned_data["token"], declaration=declaration,
             )
         except OrderError as error:
-            form.add_error(None, error.message)
-            if error.review is not None:
-                review = error.review
-                form = PaymentForm(initial={"token": review.price_token})
+            if error.review is None:
                 form.add_error(None, error.message)
+            else:  # the new review to confirm, with a fresh form (the card number not echoed)
+                review = error.review
+                messages.error(request, error.message)
+                form = PaymentForm(initial={"token": review.price_token})
         else:
             request.session.pop(ADDRESS_KEY, None)
             request.session.pop(DECLARATION_KEY, None)
@@ -300,7 +334,7 @@ def _line_sites(request, review) -> dict[int, int]:
 def _organisation_checkout(request, place, template_name):
     buyer = request.buyer
     cost_centres = [c for c in organisation_cost_centres(buyer=buyer) if c.is_active]
-    contracts = list(contracts_for(buyer))
+    contracts = list(contracts_of(buyer=buyer))
     form = InstitutionalForm(request.POST or None, cost_centres=cost_centres,
                              contracts=contracts if len(contracts) > 1 else ())
     line_sites, contract_id = {}, None
@@ -394,7 +428,7 @@ def order_detail(request, number: str):
 def order_reorder_view(request, number: str):
     order = order_for(request.buyer, number)
     try:
-        added = order_reorder(buyer=request.buyer, number=order.number)
+        added = order_reorder(buyer=_cart_buyer(request), number=order.number)
     except OrderError as error:
         messages.error(request, error.message)
         if not error.rows:
@@ -594,7 +628,7 @@ def requisition_list_delete_view(request, list_id: int):
 def requisition_list_to_cart_view(request, list_id: int):
     requisition_list = requisition_list_for(request.buyer, list_id)
     try:
-        added = requisition_list_to_cart(buyer=request.buyer, list_id=requisition_list.pk)
+        added = requisition_list_to_cart(buyer=_cart_buyer(request), list_id=requisition_list.pk)
     except OrderError as error:
         messages.error(request, error.message)
         if not error.rows:

@@ -19,12 +19,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from catalog.models import Product, VatCategory
+from catalog.models import VatCategory
+from catalog.selectors import VISIBILITY_STAMP, visibility_stamp, visible_products
 from segments.resolver import BuyerContext
 
 from .models import (
     ASSIGNED_KINDS,
-    ContractStatus,
     Currency,
     PriceList,
     PriceListItem,
@@ -32,6 +32,7 @@ from .models import (
     QuoteLine,
     QuoteStatus,
 )
+from .selectors import contracts_of
 
 HOME_CURRENCY = Currency.GBP
 EX_VAT = "ex VAT"
@@ -201,10 +202,6 @@ def _stamped_vat_categories(buyer: BuyerContext, products) -> dict[int, str] | N
     """VAT categories read from the products themselves, when every one of them was just
     answered by catalog.selectors.visible_products for these buyer facts (its stamp says so):
     asking the database again whether they are visible would only repeat that answer."""
-    try:
-        from catalog.selectors import VISIBILITY_STAMP, visibility_stamp
-    except ImportError:
-        return None
     stamp = visibility_stamp(buyer)
     found = {}
     for product in products:
@@ -223,21 +220,13 @@ def visible_vat_categories(buyer: BuyerContext, products) -> dict[int, str]:
         if stamped is not None:
             return stamped
     ids = _product_ids(products)
-    queryset = _visible(buyer)
+    queryset = visible_products(buyer)
     if ids is None:
         page = products if products.query.is_sliced else products.order_by()
         queryset = queryset.filter(pk__in=page.values("pk"))
     else:
         queryset = queryset.filter(pk__in=ids)
     return dict(queryset.order_by().values_list("pk", "vat_category"))
-
-
-def _visible(buyer: BuyerContext):
-    try:
-        from catalog.selectors import visible_products
-    except ImportError:
-        return Product.objects.all()
-    return visible_products(buyer)
 
 
 def _valid_on(today, prefix: str = "") -> Q:
@@ -288,18 +277,17 @@ def _list_rows(buyer, product_ids, today) -> list[dict]:
 
 
 def _contract_rows(buyer, product_ids, today) -> list[dict]:
-    """Items of every active, valid contract of the buyer's organisation or an ancestor, one row per
-    (contract, item): a contract list shared by two contracts is gathered for each."""
+    """Items of every contract that applies to the buyer (`contracts_of`: active, valid today, of
+    its organisation or an ancestor), one row per (contract, item): a contract list shared by two
+    contracts is gathered for each."""
     c = "price_list__contracts__"
     return list(
         PriceListItem.objects.filter(
-            _valid_on(today, c),
             _valid_on(today, "price_list__"),
             product_id__in=product_ids,
             price_list__is_active=True,
             price_list__kind=PriceListKind.CONTRACT,
-            **{f"{c}organisation_id__in": buyer.organisation_path,
-               f"{c}status": ContractStatus.ACTIVE},
+            **{f"{c}id__in": contracts_of(buyer=buyer, today=today).values("pk")},
         ).order_by().values(
             *ITEM_FIELDS, "price_list_id", "price_list__code", "price_list__currency",
             "price_list__priority", f"{c}id", f"{c}reference", f"{c}lot", f"{c}organisation_id",

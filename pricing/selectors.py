@@ -1,6 +1,10 @@
-"""Reads about pricing records: a buyer's own quotes, and what a staff member may edit."""
+"""Reads about pricing records: a buyer's own quotes and the contracts that apply to it, and what a
+staff member may edit."""
+
+import datetime
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from accounts.selectors import managed_organisation_ids
 from segments.resolver import BuyerContext
@@ -48,12 +52,21 @@ def price_lists_editable_by(user) -> QuerySet[PriceList]:
     )
 
 
-def contracts_of(*, buyer: BuyerContext) -> QuerySet[Contract]:
-    """Contracts that price this buyer: its organisation's and its ancestors' (drafts aside)."""
-    if buyer.organisation_id is None:
+def contracts_of(*, buyer: BuyerContext, today: datetime.date | None = None) -> QuerySet[Contract]:
+    """The contracts that apply to this buyer: active, valid today (from `valid_from` to
+    `valid_to`, both days included), of its organisation or one of its ancestors. The one
+    definition: the price engine prices from these, checkout offers and accepts these, the API
+    lists these. None for a retail consumer."""
+    if buyer.organisation_id is None or not buyer.organisation_path:
         return Contract.objects.none()
+    today = today or timezone.localdate()
     return (
-        Contract.objects.filter(organisation_id__in=buyer.organisation_path)
-        .exclude(status=ContractStatus.DRAFT)
+        Contract.objects.filter(
+            Q(valid_to__isnull=True) | Q(valid_to__gte=today),
+            organisation_id__in=list(buyer.organisation_path),
+            status=ContractStatus.ACTIVE,
+            valid_from__lte=today,
+        )
         .select_related("organisation", "price_list")
+        .order_by("reference", "lot", "pk")
     )

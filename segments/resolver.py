@@ -18,6 +18,7 @@ from django.db.models import Case, Prefetch, Value, When
 from accounts.models import Membership, Organisation, OrganisationKind, Site, VerificationStatus
 from accounts.permissions import CONSUMER_PERMISSIONS, permissions_for_roles
 from territories.lookup import region_for_area
+from territories.postcodes import parse_postcode
 
 from .models import Audience, Segment, SegmentCondition, SegmentKind, SegmentMembership
 from .rules import guest_matches, segment_q
@@ -90,6 +91,22 @@ def _cache_key_for(**facts) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
+def _keyed(context: BuyerContext) -> BuyerContext:
+    """The context with its cache key: a digest of exactly the facts that decide visibility and
+    price, so two contexts with the same facts share it and any difference in them shows."""
+    key = _cache_key_for(
+        channel=context.channel,
+        workflow=context.workflow,
+        organisation=context.organisation_id,
+        path=list(context.organisation_path),
+        area=context.postcode_area,
+        territory=context.territory,
+        segments=context.segments,
+        professional=context.professional,
+    )
+    return dataclasses.replace(context, cache_key=key)
+
+
 def _workflow_for(organisation: Organisation | None) -> tuple[str, str]:
     if organisation is None:
         return Channel.B2C, Workflow.RETAIL
@@ -140,12 +157,7 @@ def _guest_context() -> BuyerContext:
         for s in _rule_segments(Audience.CONSUMERS)
         if guest_matches(list(s.conditions.all()))
     }
-    facts = {"channel": Channel.B2C, "workflow": Workflow.RETAIL, "segments": codes}
-    return BuyerContext(
-        permissions=frozenset(),
-        segments=frozenset(codes),
-        cache_key=_cache_key_for(**facts, organisation=None, area="", professional=False),
-    )
+    return _keyed(BuyerContext(permissions=frozenset(), segments=frozenset(codes)))
 
 
 def _active_memberships(user) -> list[Membership]:
@@ -161,16 +173,7 @@ def _consumer_context(user) -> BuyerContext:
     professional = user.is_registered_professional
     codes = _matching_rule_segments(user._meta.model, user.pk, Audience.CONSUMERS)
     codes |= _assigned_segments(user_id=user.pk)
-    key = _cache_key_for(
-        channel=Channel.B2C,
-        workflow=Workflow.RETAIL,
-        organisation=None,
-        area=user.postcode_area,
-        territory=region.code if region else "",
-        segments=codes,
-        professional=professional,
-    )
-    return BuyerContext(
+    return _keyed(BuyerContext(
         user_id=user.pk,
         permissions=CONSUMER_PERMISSIONS,
         postcode=user.postcode,
@@ -179,8 +182,7 @@ def _consumer_context(user) -> BuyerContext:
         territory_name=region.name if region else "",
         segments=frozenset(codes),
         professional=professional,
-        cache_key=key,
-    )
+    ))
 
 
 def _organisation_context(user, membership: Membership, memberships, site_id) -> BuyerContext:
@@ -197,17 +199,7 @@ def _organisation_context(user, membership: Membership, memberships, site_id) ->
     path = (organisation.pk, *(a.pk for a in organisation.ancestors()))
     codes = _matching_rule_segments(Organisation, organisation.pk, Audience.ORGANISATIONS)
     codes |= _assigned_segments(organisation_id=organisation.pk)
-    key = _cache_key_for(
-        channel=channel,
-        workflow=workflow,
-        organisation=organisation.pk,
-        path=list(path),
-        area=area,
-        territory=region.code if region else "",
-        segments=codes,
-        professional=professional,
-    )
-    return BuyerContext(
+    return _keyed(BuyerContext(
         user_id=user.pk,
         organisation_id=organisation.pk,
         organisation_name=organisation.name,
@@ -229,8 +221,7 @@ def _organisation_context(user, membership: Membership, memberships, site_id) ->
         professional=professional,
         organisations=tuple((m.organisation_id, m.organisation.name) for m in memberships),
         sites=tuple((s.pk, s.name, s.postcode) for s in sites),
-        cache_key=key,
-    )
+    ))
 
 
 def _compute(user, organisation_id, site_id) -> BuyerContext:
@@ -265,3 +256,21 @@ def resolve(user, *, organisation=None, site=None) -> BuyerContext:
     if key is not None:
         cache.set(key, context, timeout=60 * 60)
     return context.with_user(user if authenticated else None)
+
+
+def buyer_for_delivery(buyer: BuyerContext, postcode: str) -> BuyerContext:
+    """The same buyer with the goods delivered to `postcode`: its postcode, area, territory and
+    cache key follow the delivery address (where the goods go decides the territory); every other
+    fact stays. Raises ValidationError when `postcode` is not a UK postcode."""
+    parsed = parse_postcode(postcode)
+    context = buyer.with_user(buyer.user)  # a plain context, even behind a lazy request object
+    if context.postcode_area == parsed.area and context.postcode == str(parsed):
+        return context
+    region = region_for_area(parsed.area)
+    return _keyed(dataclasses.replace(
+        context,
+        postcode=str(parsed),
+        postcode_area=parsed.area,
+        territory=region.code if region else "",
+        territory_name=region.name if region else "",
+    ))

@@ -173,6 +173,23 @@ def availability_for(buyer: BuyerContext, products) -> dict[int, Availability]:
     return answers
 
 
+def restriction_reasons(buyer: BuyerContext, products) -> dict[int, str]:
+    """{product id: reason} for those of `products` restricted today in the buyer's delivery
+    area (catalogue visibility leaves them out; this says why), in at most two queries."""
+    if not buyer.postcode_area:
+        return {}
+    paths = _product_paths(products)
+    if not paths:
+        return {}
+    rows = _in_area(TerritoryRestriction.objects.all(), buyer, paths, timezone.localdate())
+    reasons = {}
+    for product_id, path in paths.items():
+        covering = _covering(rows, product_id, path)
+        if covering:
+            reasons[product_id] = covering[0].reason
+    return reasons
+
+
 def purchasable_directly(buyer: BuyerContext, product_ids) -> set[int]:
     """The ids among `product_ids` this buyer may put in its own cart and order directly."""
     return {pid for pid, a in availability_for(buyer, product_ids).items() if a.is_direct}

@@ -195,6 +195,8 @@ def quick_order_add(*, buyer: BuyerContext, rows: list[QuickOrderRow]) -> int:
             message = checked.problem
             if checked.problem_code == "not_visible":
                 message = f"{sku_of[product_id]}: no product has this SKU for you."
+            elif checked.product is None:
+                message = f"{sku_of[product_id]}: {checked.problem}"
             errors[row_of[sku_of[product_id]]] = message
     if errors:
         raise OrderError(
@@ -230,9 +232,12 @@ def cart_add_products(
         if checked.ok:
             continue
         errors[product_id] = checked.problem
-        if checked.problem_code == "not_visible":
+        if checked.product is None:
             label = labels.get(product_id, f"Product {product_id}")
-            errors[product_id] = f"{label}: this product is no longer available to you."
+            errors[product_id] = (
+                f"{label}: this product is no longer available to you."
+                if checked.problem_code == "not_visible" else f"{label}: {checked.problem}"
+            )
     if errors:
         raise OrderError(
             "bad_lines", f"{len(errors)} line(s) cannot be added; nothing was added to your cart.",

@@ -12,14 +12,14 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import CostCentre, Organisation
 from catalog.models import VatCategory
 from pricing.engine import LineTotal
-from pricing.models import Contract, ContractStatus
-from segments.resolver import BuyerContext, Workflow, resolve
+from pricing.selectors import contracts_of
+from segments.resolver import BuyerContext, Workflow, buyer_for_delivery, resolve
 from territories.postcodes import parse_postcode
 
 from ..errors import OrderError
@@ -40,6 +40,7 @@ from .carts import cart_for
 from .checks import CheckedLine, check_lines
 from .fulfilment import order_release_to_fulfilment
 from .payment import card_payment_take, new_payment_key
+from .relief import Declaration, declaration_check
 from .stock import stock_reserve
 from .transitions import order_log
 
@@ -99,17 +100,23 @@ class CheckoutReview:
     relief: bool = False
     sites: dict = field(default_factory=dict)
     cart_id: int | None = None
+    delivery_postcode: str = ""
 
     @property
     def relief_eligible(self) -> bool:
         return any(line.relief_eligible for line in self.lines)
 
     @property
+    def routed_through(self) -> tuple[str, ...]:
+        """Names of the distributors some lines go through (each on an order routed to it)."""
+        return tuple(dict.fromkeys(r.distributor[1] for r in self.lines if r.distributor))
+
+    @property
     def shown_total(self) -> Decimal:
         return self.net if self.workflow.name != Workflow.RETAIL else self.gross
 
 
-def _site_buyers(buyer: BuyerContext, site_ids) -> dict:
+def site_buyers(buyer: BuyerContext, site_ids) -> dict:
     """The buyer as seen from each delivery site (the site decides the territory)."""
     buyers = {buyer.site_id: buyer}
     for site_id in set(site_ids) - {buyer.site_id}:
@@ -129,13 +136,28 @@ def _line_sites(buyer: BuyerContext, lines, line_sites) -> dict[int, int | None]
     return chosen
 
 
-def _token(lines) -> str:
+def _token(lines, buyers) -> str:
+    """A digest of what the buyer confirms: per line the product, quantity, delivery site and
+    area, price and who fulfils it; a change of any of them (a new delivery address included)
+    asks for a new confirmation."""
     facts = sorted(
         (line.checked.product_id, line.quantity, line.site_id or 0,
+         buyers[line.site_id].postcode_area, (line.distributor or (0,))[0],
          str(line.price.unit_price), str(line.price.vat_rate), line.price.currency)
         for line in lines if line.price
     )
     return hashlib.sha256(repr(facts).encode()).hexdigest()[:24]
+
+
+def delivered_buyer(buyer: BuyerContext, postcode: str | None) -> BuyerContext:
+    """The buyer as delivered to `postcode` (the retail delivery address), or as it is when no
+    address is known yet; an invalid postcode is an OrderError."""
+    if not postcode:
+        return buyer
+    try:
+        return buyer_for_delivery(buyer, postcode)
+    except ValidationError as error:
+        raise OrderError("bad_postcode", error.messages[0]) from None
 
 
 @dataclass(frozen=True)
@@ -151,8 +173,11 @@ class OrderItem:
 def checkout_review(
     *, buyer: BuyerContext, relief: bool = False, contract_id: int | None = None,
     line_sites: dict | None = None, items: list[OrderItem] | None = None,
+    delivery_postcode: str | None = None,
 ) -> CheckoutReview:
-    """Check and price the buyer's cart (or the `items` given instead) now, per delivery site."""
+    """Check and price the buyer's cart (or the `items` given instead) now, each line for the
+    territory it is delivered to: its site's, or the retail `delivery_postcode`'s once known."""
+    buyer = delivered_buyer(buyer, delivery_postcode)
     workflow = workflow_for(buyer)
     if items is None:
         cart = cart_for(buyer=buyer)
@@ -165,7 +190,7 @@ def checkout_review(
         by_site[sites[line.pk]][line.product_id] = (
             by_site[sites[line.pk]].get(line.product_id, 0) + line.quantity
         )
-    buyers = _site_buyers(buyer, by_site)
+    buyers = site_buyers(buyer, by_site)
     checked = {
         site_id: check_lines(buyers[site_id], quantities, relief=relief, contract_id=contract_id)
         for site_id, quantities in by_site.items()
@@ -185,9 +210,10 @@ def checkout_review(
         net=sum((r.total.net for r in priced), Decimal("0.00")),
         vat=sum((r.total.vat for r in priced), Decimal("0.00")),
         gross=sum((r.total.gross for r in priced), Decimal("0.00")),
-        price_token=_token(reviewed), relief=relief,
+        price_token=_token(reviewed, buyers), relief=relief,
         sites={sid: name for sid, name, _postcode in buyer.sites},
         cart_id=cart.pk if cart is not None else None,
+        delivery_postcode=buyer.postcode if delivery_postcode else "",
     )
 
 
@@ -199,35 +225,12 @@ class DeliveryAddress:
 
 
 @dataclass(frozen=True)
-class Declaration:
-    """A VAT-relief eligibility declaration, given on its own step, separate from the order."""
-
-    full_name: str
-    address: str
-    condition: str
-    confirmed: bool
-    signed_on_behalf: bool = False
-    signer_name: str = ""
-    signer_relationship: str = ""
-
-
-@dataclass(frozen=True)
 class InstitutionalDetails:
     po_number: str = ""
     cost_centre_id: int | None = None
     requested_delivery_date: datetime.date | None = None
     contract_id: int | None = None
     line_sites: dict = field(default_factory=dict)
-
-
-def contracts_for(buyer: BuyerContext):
-    """Active contracts of the buyer's organisation or its ancestors, valid today."""
-    today = timezone.localdate()
-    return Contract.objects.filter(
-        Q(valid_to__isnull=True) | Q(valid_to__gte=today),
-        organisation_id__in=list(buyer.organisation_path), status=ContractStatus.ACTIVE,
-        valid_from__lte=today,
-    ).order_by("reference", "lot")
 
 
 def _check_review(review: CheckoutReview, expected_token: str) -> None:
@@ -267,7 +270,8 @@ def _check_institutional(buyer, workflow, details: InstitutionalDetails) -> Cost
         raise OrderError("date_required", "Enter the delivery date you need.")
     if date is not None and date < timezone.localdate():
         raise OrderError("date_past", "The requested delivery date cannot be in the past.")
-    if details.contract_id and not contracts_for(buyer).filter(pk=details.contract_id).exists():
+    applies = contracts_of(buyer=buyer).filter(pk=details.contract_id)
+    if details.contract_id and not applies.exists():
         raise OrderError("bad_contract", "Choose one of your organisation's current contracts.")
     return cost_centre
 
@@ -419,22 +423,11 @@ def _place(buyer, review: CheckoutReview, *, payment, extra, relief=False,
 
 
 def _clean_declaration(declaration: Declaration | None, review: CheckoutReview) -> bool:
+    """Whether the order carries VAT relief: a declaration was given for eligible lines and it
+    passes the one declaration check (else an OrderError)."""
     if declaration is None or not review.relief_eligible:
         return False
-    if not declaration.confirmed:
-        raise OrderError("declaration_unconfirmed", "Tick the declaration to claim VAT relief.")
-    for value, label in ((declaration.full_name, "the eligible person's name"),
-                         (declaration.address, "their address"),
-                         (declaration.condition, "the condition")):
-        if not value.strip():
-            raise OrderError("declaration_incomplete", f"The declaration needs {label}.")
-    if declaration.signed_on_behalf and not (
-        declaration.signer_name.strip() and declaration.signer_relationship.strip()
-    ):
-        raise OrderError(
-            "declaration_incomplete",
-            "When you sign for someone else, give your name and your relationship to them.",
-        )
+    declaration_check(declaration)
     return True
 
 
@@ -493,9 +486,12 @@ def retail_order_place(
 ) -> list[Order]:
     """The first half of a retail checkout: check everything, reserve the stock and place the
     order(s) awaiting payment under one new payment key, with the VAT-relief declaration the
-    buyer gave for them. The cart is kept until the payment is confirmed."""
+    buyer gave for them. Every line is judged for the territory of the delivery address (a line
+    under a distributor's exclusive right there goes on an order routed to it). The cart is kept
+    until the payment is confirmed."""
     _require(buyer, Workflow.RETAIL)
     address = _clean_address(address)
+    buyer = buyer_for_delivery(buyer, address.postcode)
     review = checkout_review(buyer=buyer, relief=declaration is not None)
     relief = _clean_declaration(declaration, review)
     if declaration is not None and not relief:

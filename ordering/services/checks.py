@@ -17,8 +17,7 @@ from pricing.engine import (
     prices_for,
 )
 from segments.resolver import BuyerContext, Workflow
-
-from ..selectors import availability_of
+from territories.rules import availability_for, restriction_reasons
 
 DIRECT = "direct"
 VIA_DISTRIBUTOR = "via_distributor"
@@ -59,9 +58,16 @@ def _prices(buyer, quantities, *, relief, contract_id) -> dict[int, ResolvedPric
     return prices
 
 
-def _problem(buyer, product, quantity, price, availability) -> tuple[str, str]:
-    if product is None:
+def _not_visible(buyer, restriction: str | None) -> tuple[str, str]:
+    if restriction is None:
         return "not_visible", "This product is not available to you."
+    where = buyer.postcode or buyer.territory_name or "your delivery address"
+    return "unavailable", f"This product is not sold for delivery to {where}: {restriction}."
+
+
+def _problem(buyer, product, quantity, price, availability, restriction=None) -> tuple[str, str]:
+    if product is None:
+        return _not_visible(buyer, restriction)
     if price is None:
         return "no_price", f"{product.name} has no price for you: ask for a quote."
     try:
@@ -92,13 +98,16 @@ def check_lines(
         buyer, {pid: q for pid, q in quantities.items() if pid in products},
         relief=relief, contract_id=contract_id,
     )
-    availability = availability_of(buyer, products.values())
+    availability = availability_for(buyer, products.values())
+    hidden = [pid for pid in quantities if pid not in products]
+    restricted = restriction_reasons(buyer, hidden) if hidden else {}
     checked = {}
     for product_id, quantity in quantities.items():
         product = products.get(product_id)
         price = prices.get(product_id)
         where = availability.get(product_id)
-        code, message = _problem(buyer, product, quantity, price, where)
+        code, message = _problem(buyer, product, quantity, price, where,
+                                 restricted.get(product_id))
         checked[product_id] = CheckedLine(
             product_id, quantity, product, price, where, code, message
         )

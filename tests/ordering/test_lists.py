@@ -317,7 +317,9 @@ def test_a_list_with_a_line_the_buyer_may_no_longer_buy_adds_nothing_and_names_e
 
     rows = refused.value.rows
     assert set(rows) == {world.dressing.pk, world.gloves.pk, world.frame.pk}
-    assert rows[world.dressing.pk] == "WC-10001: this product is no longer available to you."
+    assert rows[world.dressing.pk] == (
+        "WC-10001: This product is not sold for delivery to M1 1AE: Not registered for sale in "
+        "North West.")
     assert "maximum order is 500" in rows[world.gloves.pk]
     assert rows[world.frame.pk] == "MA-20001: this product is no longer available to you."
     assert _snapshot() == before
