@@ -7,10 +7,10 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from guardian.shortcuts import get_objects_for_user
-from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
 from .admin_forms import ServiceValidatedForm
+from .admin_history import HistoryAdmin
 from .models import (
     CostCentre,
     Membership,
@@ -84,7 +84,7 @@ def promotions_first(obj) -> bool:
     return not (isinstance(obj, Membership) and obj.is_org_admin and obj.is_active)
 
 
-class OrganisationScopedAdmin(SimpleHistoryAdmin):
+class OrganisationScopedAdmin(HistoryAdmin):
     """A model admin whose rows belong to an organisation (`organisation_lookup` reaches it)."""
 
     form = ServiceValidatedForm
