@@ -1,4 +1,7 @@
-"""Responses that depend on who is asking are never kept by a shared cache.
+"""Headers every response gets from one place: the Content-Security-Policy, and `Cache-Control`
+for responses that depend on who is asking.
+
+Responses that depend on who is asking are never kept by a shared cache.
 
 A response is personal when the request read the session (the signed-in user, the buyer, the
 active organisation all come from it) or carried an `Authorization` header (an API key). Such a
@@ -7,7 +10,23 @@ whatever the view set: one rule here rather than a decorator on every view. Resp
 neither, such as static files, keep whatever caching they chose.
 """
 
+from csp.middleware import CSPMiddleware
 from django.utils.cache import patch_cache_control, patch_vary_headers
+
+ADMIN_PREFIX = "/admin/"
+# Admin templates of django-import-export and django-simple-history set a few style attributes.
+ADMIN_POLICY = {"style-src-attr": ["'unsafe-inline'"]}
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's policy from settings; under /admin/ style attributes are allowed too (never
+    scripts), so third-party admin pages keep their layout."""
+
+    def get_policy_parts(self, request, response, report_only=False):
+        parts = super().get_policy_parts(request, response, report_only=report_only)
+        if request.path_info.startswith(ADMIN_PREFIX):
+            parts.update = {**ADMIN_POLICY, **(parts.update or {})}
+        return parts
 
 
 def _read_the_session(request) -> bool:
