@@ -7,10 +7,10 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from guardian.shortcuts import get_objects_for_user
-from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
 from .admin_forms import ServiceValidatedForm
+from .admin_history import HistoryAdmin
 from .models import (
     CostCentre,
     Membership,
@@ -23,13 +23,18 @@ CHANGE_ORGANISATION = "accounts.change_organisation"
 
 
 def organisation_scope(request, perm: str) -> frozenset[int] | None:
-    """Ids of the organisations this staff member holds `perm` on; None means every organisation."""
-    if request.user.is_superuser:
+    """Ids of the organisations this staff member holds `perm` on; None means every organisation.
+
+    A visitor who is not signed-in active staff (the admin's sign-in page asks too) holds none."""
+    user = request.user
+    if user.is_active and user.is_superuser:
         return None
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return frozenset()
     scopes = request.__dict__.setdefault("_organisation_scope", {})
     if perm not in scopes:
         granted = get_objects_for_user(
-            request.user, perm, klass=Organisation, accept_global_perms=False
+            user, perm, klass=Organisation, accept_global_perms=False
         )
         scopes[perm] = frozenset(granted.values_list("pk", flat=True))
     return scopes[perm]
@@ -79,7 +84,7 @@ def promotions_first(obj) -> bool:
     return not (isinstance(obj, Membership) and obj.is_org_admin and obj.is_active)
 
 
-class OrganisationScopedAdmin(SimpleHistoryAdmin):
+class OrganisationScopedAdmin(HistoryAdmin):
     """A model admin whose rows belong to an organisation (`organisation_lookup` reaches it)."""
 
     form = ServiceValidatedForm

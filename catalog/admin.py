@@ -5,12 +5,14 @@ from django import forms
 from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
+from accounts.admin_history import HistoryAdmin
+
 from . import services
 from .models import Catalog, Category, Manufacturer, Product, RegulatoryStatus
 
 
 @admin.register(Category)
-class CategoryAdmin(SimpleHistoryAdmin):
+class CategoryAdmin(HistoryAdmin):
     list_display = ["indented_name", "slug", "parent", "position", "depth"]
     search_fields = ["name", "slug"]
     list_filter = ["depth"]

@@ -4,6 +4,7 @@ from django.views import defaults
 from django.views.decorators.cache import cache_control
 
 from storefront.api.errors import error_body
+from storefront.lockout import lockout_message, lockout_minutes, lockout_seconds
 
 
 @cache_control(private=True, no_cache=True)
@@ -30,3 +31,19 @@ def server_error(request):
             status=500,
         )
     return defaults.server_error(request)
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """django-axes' answer to a locked-out sign-in: the API's error format under /api/, a page
+    elsewhere (the storefront's and the admin's sign-in alike). 429 either way."""
+    if _is_api(request):
+        response = JsonResponse(
+            error_body("locked_out", lockout_message(request)), status=429
+        )
+    else:
+        response = render(
+            request, "registration/locked_out.html",
+            {"minutes": lockout_minutes(request)}, status=429,
+        )
+    response["Retry-After"] = str(lockout_seconds(request))
+    return response

@@ -10,6 +10,7 @@ from rest_framework import authentication, exceptions
 
 from accounts.models import ApiKey, Membership
 from segments.resolver import resolve
+from storefront.lockout import api_key_allowed, api_key_failed, lockout_message, lockout_seconds
 
 KEYWORD = "Api-Key"
 LAST_USED_EVERY = timedelta(minutes=1)
@@ -35,16 +36,42 @@ def _is_active_member(key: ApiKey) -> bool:
     )
 
 
+class KeyLockedOut(exceptions.Throttled):
+    """429 with `Retry-After`; the message already says how long, so DRF's suffix is left off."""
+
+    default_code = "locked_out"
+
+    def __init__(self, request):
+        super().__init__(detail=lockout_message(request))
+        self.wait = lockout_seconds(request)
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     """A live key of an organisation, acting as the member it was issued for, with its scopes.
 
-    A revoked or expired key, or one whose member has left the organisation, is refused (401)."""
+    A revoked or expired key, or one whose member has left the organisation, is refused (401).
+    Each refusal counts towards django-axes' lockout of that key from the caller's address, which
+    then answers 429 until the cool-off has passed."""
 
     def authenticate(self, request):
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header.startswith(KEYWORD):
             return None
         prefix, secret = _parse(header)
+        http_request = request._request
+        if not api_key_allowed(http_request, prefix):
+            raise KeyLockedOut(http_request)
+        try:
+            key, buyer = self._live_key(prefix, secret)
+        except exceptions.AuthenticationFailed:
+            api_key_failed(http_request, prefix)
+            raise
+        http_request.buyer = buyer
+        self._note_use(key)
+        return key.user, key
+
+    @staticmethod
+    def _live_key(prefix: str, secret: str):
         key = (
             ApiKey.objects.select_related("organisation", "user", "created_by")
             .filter(prefix=prefix)
@@ -63,9 +90,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         buyer = resolve(key.user, organisation=key.organisation_id)
         if buyer.organisation_id != key.organisation_id:
             raise exceptions.AuthenticationFailed("This key's organisation is not available.")
-        request._request.buyer = buyer
-        self._note_use(key)
-        return key.user, key
+        return key, buyer
 
     def authenticate_header(self, request):
         return KEYWORD

@@ -39,7 +39,17 @@ def page():
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
         )
         context = browser.new_context(viewport={"width": 1280, "height": 1000})
-        yield context.new_page()
+        journey_page = context.new_page()
+        refused = []
+        journey_page.on("console", lambda message: _note_csp_refusal(message, refused))
+        yield journey_page
         context.close()
         browser.close()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    # Every journey also checks that the Content-Security-Policy refused nothing on its pages.
+    assert refused == [], refused
+
+
+def _note_csp_refusal(message, refused: list) -> None:
+    if message.type == "error" and "Content Security Policy" in message.text:
+        refused.append(f"{message.location.get('url')}: {message.text}")
