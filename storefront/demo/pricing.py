@@ -1,7 +1,8 @@
 """Build the demo prices: list and retail prices for every product, volume tiers for clinics, a
-distributor trade list, Riverside's framework contract NHS-2025-118 (lot 3) and a different
-Northgate contract on the same lines, a North Thames ICS framework its other trusts inherit, a
-retail mobility promotion and an accepted quote for Riverside.
+distributor trade list, Riverside's framework contract NHS-2025-118 (lot 3, fulfilled by Solent)
+and a different Northgate contract on the same lines (naming no distributor), a North Thames ICS
+framework its other trusts inherit, a retail mobility promotion and an accepted quote for
+Riverside.
 
 Prices are derived from each SKU (a stable checksum within a band per device class), so a re-run
 brings everything back to the same values. Runs after storefront.demo.catalog's products exist."""
@@ -82,14 +83,16 @@ def _set_items(price_list: PriceList, wanted: dict[tuple[int, int], Decimal]) ->
         services.price_list_item_save(item=item)
 
 
-def _contract(organisation, reference, lot, price_list, period) -> Contract:
+def _contract(organisation, reference, lot, price_list, period, fulfillers=()) -> Contract:
     contract = Contract.objects.filter(organisation=organisation, reference=reference,
                                        lot=lot).first() or Contract(
         organisation=organisation, reference=reference, lot=lot)
     contract.price_list = price_list
     contract.valid_from, contract.valid_to = period
     contract.status = ContractStatus.ACTIVE
-    return services.contract_save(contract=contract)
+    contract = services.contract_save(contract=contract)
+    contract.authorised_fulfillers.set(fulfillers)
+    return contract
 
 
 def _organisation(key: str) -> Organisation:
@@ -172,7 +175,11 @@ def load_pricing() -> dict[str, PriceList]:
         _set_items(lists["ics"], {(p.pk, 1): _share(prices[p.pk], "0.85")
                                   for p in products[:ICS_LINES]})
         riverside, northgate = _organisation("riverside"), _organisation("northgate")
-        _contract(riverside, "NHS-2025-118", "3", lists["riverside"], period)
+        # Solent fulfils Riverside's framework and invoices at its prices, so it sees them on
+        # Riverside's orders routed to it; Northgate's contract names no distributor, so Pennine
+        # sees only its own trade price on Northgate's routed orders.
+        _contract(riverside, "NHS-2025-118", "3", lists["riverside"], period,
+                  fulfillers=[_organisation("solent")])
         _contract(northgate, "NHS-2025-240", "1", lists["northgate"], period)
         _contract(_organisation("north-thames-ics"), "NTICS-FW-2025", "", lists["ics"], period)
         _accepted_quote(riverside, contract_lines[:2], prices)

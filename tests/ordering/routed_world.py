@@ -61,7 +61,7 @@ class RoutedWorld:
         return self.people[key]
 
 
-def _contract(organisation, reference, lot, prices: dict) -> Contract:
+def contract(organisation, reference, lot, prices: dict) -> Contract:
     contract_list = make_list(f"{reference.lower()}-lot-{lot}", PriceListKind.CONTRACT)
     for product, amount in prices.items():
         price(contract_list, product, amount)
@@ -98,10 +98,10 @@ def build_routed_world() -> RoutedWorld:
     price(make_list("solent-trade", PriceListKind.SEGMENT, organisations=[solent]),
           base.frame, SOLENT_FRAME)
 
-    riverside_contract = _contract(riverside, RIVERSIDE_CONTRACT, "2", {
+    riverside_contract = contract(riverside, RIVERSIDE_CONTRACT, "2", {
         base.dressing: RIVERSIDE_DRESSING, base.frame: RIVERSIDE_FRAME})
     riverside_contract.authorised_fulfillers.set([solent])
-    northgate_contract = _contract(northgate, NORTHGATE_CONTRACT, "1", {
+    northgate_contract = contract(northgate, NORTHGATE_CONTRACT, "1", {
         base.dressing: NORTHGATE_DRESSING})
     northgate_contract.authorised_fulfillers.set([pennine])
 

@@ -7,7 +7,9 @@ payload alike. The buyer keeps seeing its own price."""
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.keys import ApiScope
@@ -16,6 +18,7 @@ from ordering.services.webhooks import webhook_request
 from segments.resolver import resolve
 from tests.api.conftest import issue_key, key_client
 
+from .builders import make_order
 from .routed_world import (
     NORTHGATE_CONTRACT,
     NORTHGATE_DRESSING,
@@ -243,3 +246,18 @@ def test_northgates_order_shows_pennine_the_contract_it_is_named_on(routed):
     detail = _api(routed, "pennine").get(f"/api/v1/routed-orders/{order.number}/").json()
 
     assert NORTHGATE_CONTRACT in detail["lines"][0]["price_explanation"]
+
+
+@pytest.mark.parametrize("name", ["routed_orders", "routed_orders_export"])
+def test_the_routed_list_and_csv_cost_the_same_queries_for_more_orders(routed, name):
+    client = _browser(routed.user("pennine"))
+    client.get(reverse(name))
+
+    def count(n):
+        for _ in range(n):
+            make_order(routed.base, "routed", placed_by="buyer", fulfiller=routed.pennine)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse(name)).status_code == 200
+        return len(queries)
+
+    assert count(3) == count(12)
