@@ -209,7 +209,7 @@ class Contract(models.Model):
         help_text="Distributors that fulfil this contract's orders and invoice at its prices "
         "(chargeback). Only these see the contract price on an order routed to them.",
     )
-    history = HistoricalRecords()
+    history = HistoricalRecords(m2m_fields=[authorised_fulfillers])
 
     class Meta:
         ordering = ["organisation", "reference", "lot"]

@@ -10,6 +10,7 @@ from django.urls import reverse
 from accounts.services import organisation_save
 from segments.resolver import resolve
 from territories.lookup import region_for_area
+from tests.admin.forms import post_data
 from tests.factories import UserFactory
 from tests.ordering.routed_world import (
     NORTHGATE_CONTRACT,
@@ -150,3 +151,21 @@ def test_a_superuser_filter_lists_every_organisation(routed):
                                     "organisation")
 
     assert {routed.riverside.name, routed.northgate.name} <= organisations
+
+
+def test_the_buyers_account_manager_names_a_distributor_on_a_contract_and_it_then_sees_its_price(
+    routed
+):
+    client = _managing(routed.riverside, email="manager.riverside@demo.test")
+    url = reverse("admin:pricing_contract_change", args=[routed.riverside_contract.pk])
+    data = post_data(client.get(url))
+    data["authorised_fulfillers"] = [str(routed.solent.pk), str(routed.pennine.pk)]
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert set(routed.riverside_contract.authorised_fulfillers.all()) == {routed.solent,
+                                                                         routed.pennine}
+    assert routed.riverside_contract.history.count() >= 2
+    pennine_staff = _managing(routed.pennine, email="manager.pennine@demo.test")
+    assert RIVERSIDE_DRESSING in _change_page(pennine_staff, routed.to_pennine)
