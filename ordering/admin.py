@@ -2,7 +2,8 @@
 the API only); the outbox of order events, webhook deliveries ("Retry now") and endpoints.
 
 Account managers (staff who are not superusers) see only the rows of the organisations assigned
-to them (`accounts.admin_scoping`); a routed order is also seen by its distributor's manager."""
+to them (`accounts.admin_scoping`); a routed order is also seen by its distributor's manager, at
+the prices the distributor sees unless the manager also manages the buyer (docs/ordering.md)."""
 
 import json
 from operator import attrgetter
