@@ -3,8 +3,9 @@ the organisations assigned to them (guardian object permissions), and saves go t
 
 from operator import attrgetter
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from guardian.shortcuts import get_objects_for_user
 
@@ -189,3 +190,32 @@ class OrganisationScopedInline:
         if request.user.is_superuser:
             return True
         return self.managers_may_delete and self.has_change_permission(request, obj)
+
+
+class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
+    """A filter sidebar on a related organisation, or on a row that belongs to one (a contract, a
+    site, a cost centre), that lists for an account manager only the choices within their
+    scope — never the names of every other organisation or contract. Superusers see all.
+    Subclasses may widen `scope_q` for other related models."""
+
+    def field_choices(self, field, request, model_admin):
+        limit = self.scope_q(field.related_model, request)
+        if limit is None:
+            return super().field_choices(field, request, model_admin)
+        own = field.get_limit_choices_to()
+        if own:
+            limit &= own if isinstance(own, Q) else Q(**own)
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        return field.get_choices(include_blank=False, limit_choices_to=limit, ordering=ordering)
+
+    def scope_q(self, model, request) -> Q | None:
+        """The related rows this staff member may choose from; None for all of them."""
+        scope = organisation_scope(request, VIEW_ORGANISATION)
+        if scope is None:
+            return None
+        scope = scope | organisation_scope(request, CHANGE_ORGANISATION)
+        if model is Organisation:
+            return Q(pk__in=scope)
+        if any(f.name == "organisation" for f in model._meta.get_fields()):
+            return Q(organisation__in=scope)
+        return Q(pk__in=[])

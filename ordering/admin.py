@@ -2,7 +2,8 @@
 the API only); the outbox of order events, webhook deliveries ("Retry now") and endpoints.
 
 Account managers (staff who are not superusers) see only the rows of the organisations assigned
-to them (`accounts.admin_scoping`); a routed order is also seen by its distributor's manager."""
+to them (`accounts.admin_scoping`); a routed order is also seen by its distributor's manager, at
+the prices the distributor sees unless the manager also manages the buyer (docs/ordering.md)."""
 
 import json
 from operator import attrgetter
@@ -10,7 +11,7 @@ from operator import attrgetter
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q, Value
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -19,6 +20,7 @@ from accounts.admin_scoping import (
     CHANGE_ORGANISATION,
     VIEW_ORGANISATION,
     OrganisationScopedAdmin,
+    ScopedRelatedFieldListFilter,
     may,
     may_view,
     organisation_scope,
@@ -35,6 +37,7 @@ from .models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from .selectors import routed_lines, with_routed_total
 from .services.webhooks import (
     webhook_deliveries_retry,
     webhook_endpoint_save,
@@ -110,6 +113,32 @@ class OrderLineInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("product", "site")
 
 
+class RoutedOrderLineInline(ReadOnlyInline):
+    """A routed order's lines for staff who see the order only through its distributor: at the
+    prices the distributor sees (`ordering.selectors.routed_lines`), never the buyer's."""
+
+    model = OrderLine
+    verbose_name_plural = "lines (at the prices the distributor sees)"
+    fields = ("product", "site", "quantity", "distributor_unit_price", "distributor_line_net",
+              "price_basis_shown", "allocated_quantity", "backordered_quantity",
+              "shipped_quantity")
+
+    def get_queryset(self, request):
+        return routed_lines().select_related("product", "site")
+
+    @admin.display(description="unit price")
+    def distributor_unit_price(self, line) -> str:
+        return "—" if line.routed_unit_price is None else str(line.routed_unit_price)
+
+    @admin.display(description="line net")
+    def distributor_line_net(self, line) -> str:
+        return "—" if line.routed_line_net is None else str(line.routed_line_net)
+
+    @admin.display(description="price")
+    def price_basis_shown(self, line) -> str:
+        return line.routed_price_explanation or "No price of the distributor's"
+
+
 class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
     fields = ("created_at", "action", "from_state", "to_state", "actor_label", "comment")
@@ -120,7 +149,9 @@ class OrderAdmin(UnversionedScopedAdmin):
     """Orders to look at: state, money and lines are changed by the order's own services only."""
 
     list_display = ("number", "organisation", "state", "workflow", "total", "placed_at")
-    list_filter = ("state", "workflow")
+    list_filter = ("state", "workflow", ("organisation", ScopedRelatedFieldListFilter),
+                   ("fulfiller", ScopedRelatedFieldListFilter),
+                   ("contract", ScopedRelatedFieldListFilter))
     search_fields = ("number", "po_number")
     list_select_related = ("organisation",)
     date_hierarchy = "placed_at"
@@ -136,12 +167,46 @@ class OrderAdmin(UnversionedScopedAdmin):
         ("Budget", {"fields": ("cost_centre", "budget", "customer_tier")}),
     )
 
+    # Staff who see an order only through the distributor it is routed to (not through the buyer)
+    # see it as that distributor does: its money at the distributor's prices.
+    distributor_fieldsets = (
+        fieldsets[0],
+        ("Money at the distributor's prices", {"fields": ("currency", "distributor_total",
+                                                          "payment_method")}),
+        *fieldsets[2:],
+    )
+
     def get_queryset(self, request):
-        queryset = admin.ModelAdmin.get_queryset(self, request)
+        queryset = with_routed_total(admin.ModelAdmin.get_queryset(self, request))
         scope = _view_scope(request)
         if scope is None:
-            return queryset
-        return queryset.filter(Q(organisation__in=scope) | Q(fulfiller__in=scope))
+            return queryset.annotate(buyer_money_visible=Value(True))
+        return queryset.filter(Q(organisation__in=scope) | Q(fulfiller__in=scope)).annotate(
+            buyer_money_visible=ExpressionWrapper(Q(organisation__in=scope),
+                                                  output_field=BooleanField()),
+        )
+
+    def sees_buyer_prices(self, request, obj) -> bool:
+        if request.user.is_superuser or obj is None:
+            return True
+        return obj.organisation_id is not None and may_view(request, obj.organisation_id)
+
+    def get_fieldsets(self, request, obj=None):
+        if self.sees_buyer_prices(request, obj):
+            return self.fieldsets
+        return self.distributor_fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("distributor_total",)
+
+    def get_inlines(self, request, obj):
+        if self.sees_buyer_prices(request, obj):
+            return self.inlines
+        return (RoutedOrderLineInline, OrderEventInline)
+
+    @admin.display(description="total ex VAT at the distributor's prices")
+    def distributor_total(self, order: Order) -> str:
+        return f"{order.currency} {order.routed_total_net}"
 
     def has_view_permission(self, request, obj=None):
         if obj is None:
@@ -159,9 +224,11 @@ class OrderAdmin(UnversionedScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="total (inc VAT)", ordering="total_gross")
+    @admin.display(description="total")
     def total(self, order: Order) -> str:
-        return f"{order.currency} {order.total_gross}"
+        if order.buyer_money_visible:
+            return f"{order.currency} {order.total_gross} inc VAT"
+        return f"{order.currency} {order.routed_total_net} ex VAT, distributor's prices"
 
 
 @admin.register(ShipmentLot)
@@ -221,7 +288,7 @@ class OutboxEventAdmin(UnversionedScopedAdmin):
     """Every order event as it was written, and where it was delivered."""
 
     list_display = ("type", "organisation", "order", "created_at", "dispatched_at")
-    list_filter = ("type", ("organisation", admin.RelatedOnlyFieldListFilter))
+    list_filter = ("type", ("organisation", ScopedRelatedFieldListFilter))
     search_fields = ("order__number", "type")
     list_select_related = ("organisation", "order")
     date_hierarchy = "created_at"

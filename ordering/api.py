@@ -35,6 +35,7 @@ from .selectors import (
     orders_for,
     routed_orders_for,
     with_details,
+    with_routed_details,
     with_summary,
 )
 from .serializers import (
@@ -48,6 +49,8 @@ from .serializers import (
     OrdersCreatedSerializer,
     OrderSerializer,
     OrderSummarySerializer,
+    RoutedOrderSerializer,
+    RoutedOrderSummarySerializer,
     ShipmentInput,
 )
 from .services.approvals import order_cancel
@@ -94,10 +97,13 @@ class _OrderLists(generics.ListAPIView):
     def orders(self):
         raise NotImplementedError
 
+    def summaries(self, orders):
+        return with_summary(orders)
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Order.objects.none()
-        return with_summary(self.orders())
+        return self.summaries(self.orders())
 
 
 class _OrderDetails(generics.RetrieveAPIView):
@@ -107,8 +113,11 @@ class _OrderDetails(generics.RetrieveAPIView):
     def orders(self):
         raise NotImplementedError
 
+    def details(self, orders):
+        return with_details(orders)
+
     def get_object(self):
-        order = with_details(self.orders()).filter(number=self.kwargs["number"]).first()
+        order = self.details(self.orders()).filter(number=self.kwargs["number"]).first()
         if order is None:
             raise Http404("No such order.")
         return order
@@ -229,6 +238,7 @@ class _OrderAction(APIView):
 
     required_scopes = {"POST": ORDERS_WRITE}
     input_class = CommentInput
+    output_class = OrderSerializer
 
     def orders(self):
         raise NotImplementedError
@@ -236,18 +246,22 @@ class _OrderAction(APIView):
     def act(self, order: Order, data: dict) -> None:
         raise NotImplementedError
 
+    def details(self, orders):
+        return with_details(orders)
+
     @idempotent
     def post(self, request, number: str):
         order = self.orders().filter(number=number).first()
         if order is None:
             raise Http404("No such order.")
         self.act(order, _valid(self.input_class, request))
-        return Response(OrderSerializer(with_details(Order.objects).get(pk=order.pk)).data)
+        after = self.details(Order.objects.filter(pk=order.pk)).get()
+        return Response(self.output_class(after).data)
 
 
-def _action_schema(summary: str, input_class, tag: str = "orders"):
+def _action_schema(summary: str, input_class, tag: str = "orders", output=OrderSerializer):
     return extend_schema_view(post=extend_schema(
-        tags=[tag], summary=summary, request=input_class, responses={200: OrderSerializer},
+        tags=[tag], summary=summary, request=input_class, responses={200: output},
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
     ))
 
@@ -292,13 +306,30 @@ def _ship(order, actor, data, reported_by: str = "") -> None:
 
 
 class _Routed:
+    """A routed order as its distributor sees it: at its own prices unless the buyer's contract
+    names it as an authorised fulfiller (docs/api.md)."""
+
+    serializer_class = RoutedOrderSerializer
+    output_class = RoutedOrderSerializer
+
     def orders(self):
         return routed_orders_for(self.request.buyer)
+
+    def details(self, orders):
+        return with_routed_details(orders)
+
+
+def _routed_action_schema(summary: str, input_class):
+    return _action_schema(summary, input_class, "routed orders", RoutedOrderSerializer)
 
 
 @extend_schema(tags=["routed orders"], summary="Orders routed to your distributor organisation")
 class RoutedOrderList(_Routed, _OrderLists):
     required_scopes = {"GET": ORDERS_WRITE}
+    serializer_class = RoutedOrderSummarySerializer
+
+    def summaries(self, orders):
+        return orders.select_related("placed_by", "organisation", "fulfiller")
 
 
 @extend_schema(tags=["routed orders"], summary="One routed order")
@@ -306,8 +337,7 @@ class RoutedOrderDetail(_Routed, _OrderDetails):
     required_scopes = {"GET": ORDERS_WRITE}
 
 
-@_action_schema("Accept a routed order, with the expected delivery date", AcceptInput,
-                "routed orders")
+@_routed_action_schema("Accept a routed order, with the expected delivery date", AcceptInput)
 class RoutedOrderAccept(_Routed, _OrderAction):
     input_class = AcceptInput
 
@@ -316,8 +346,7 @@ class RoutedOrderAccept(_Routed, _OrderAction):
                             expected_delivery_date=data["expected_delivery_date"])
 
 
-@_action_schema("Decline a routed order, with a reason for the buyer", DeclineInput,
-                "routed orders")
+@_routed_action_schema("Decline a routed order, with a reason for the buyer", DeclineInput)
 class RoutedOrderDecline(_Routed, _OrderAction):
     input_class = DeclineInput
 
@@ -325,8 +354,8 @@ class RoutedOrderDecline(_Routed, _OrderAction):
         routed_order_decline(order=order, actor_buyer=self.request.buyer, reason=data["reason"])
 
 
-@_action_schema("Record your ERP's reference for an accepted routed order", AcknowledgeInput,
-                "routed orders")
+@_routed_action_schema("Record your ERP's reference for an accepted routed order",
+                       AcknowledgeInput)
 class RoutedOrderAcknowledge(_Routed, _OrderAction):
     input_class = AcknowledgeInput
 
@@ -335,8 +364,8 @@ class RoutedOrderAcknowledge(_Routed, _OrderAction):
                           erp_reference=data["erp_reference"])
 
 
-@_action_schema("Ship an accepted routed order: tracking and the lot of every unit",
-                ShipmentInput, "routed orders")
+@_routed_action_schema("Ship an accepted routed order: tracking and the lot of every unit",
+                       ShipmentInput)
 class RoutedOrderShipment(_Routed, _OrderAction):
     input_class = ShipmentInput
 
@@ -344,7 +373,7 @@ class RoutedOrderShipment(_Routed, _OrderAction):
         _ship(order, self.request.buyer, data)
 
 
-@_action_schema("Record the delivery of a shipped routed order", DeliveryInput, "routed orders")
+@_routed_action_schema("Record the delivery of a shipped routed order", DeliveryInput)
 class RoutedOrderDelivery(_Routed, _OrderAction):
     input_class = DeliveryInput
 

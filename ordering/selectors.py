@@ -2,12 +2,30 @@
 approval queue, routed orders of a distributor and their requisition lists."""
 
 from collections import defaultdict
+from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from accounts.permissions import Perm
 from accounts.selectors import managed_organisation_ids
+from pricing.models import Contract
 from segments.resolver import BuyerContext
 
 from .models import (
@@ -103,11 +121,82 @@ def approval_queue(buyer: BuyerContext) -> QuerySet[Order]:
     )
 
 
+# What the distributor of a routed order sees of its prices. The buyer's price of a line is the
+# distributor's to see only where the contract that priced the line names the distributor as an
+# authorised fulfiller (it invoices at the contract price); otherwise the distributor sees its own
+# price for the product, stored on the line when the order was placed. Routed surfaces (pages, CSV,
+# API, email, webhook payloads, the admin of staff who see the order only through the distributor)
+# read the `routed_*` annotations below and never the buyer's fields.
+
+PRICE_BASIS_CONTRACT = "contract"
+PRICE_BASIS_DISTRIBUTOR = "distributor"
+_UNIT = DecimalField(max_digits=12, decimal_places=4)
+_NET = DecimalField(max_digits=14, decimal_places=2)
+
+
+def buyer_price_shared(line_ref: str = "") -> Exists:
+    """True where the contract that priced the line names the order's fulfiller. `line_ref` is the
+    path from the queried model to the line ("" when querying lines)."""
+    return Exists(Contract.authorised_fulfillers.through.objects.filter(
+        contract_id=OuterRef(f"{line_ref}contract_id"),
+        organisation_id=OuterRef(f"{line_ref}order__fulfiller_id"),
+    ))
+
+
+def _routed_net(shared) -> Case:
+    return Case(When(shared, then=F("line_net")), default=F("fulfiller_line_net"),
+                output_field=_NET)
+
+
+def routed_lines() -> QuerySet[OrderLine]:
+    """Lines with the price their order's distributor sees: `routed_unit_price`,
+    `routed_line_net`, `routed_price_explanation` and `price_basis` (contract, distributor, or ""
+    when the distributor has no price for the product)."""
+    shared = buyer_price_shared()
+    return OrderLine.objects.annotate(
+        routed_unit_price=Case(When(shared, then=F("unit_price")),
+                               default=F("fulfiller_unit_price"), output_field=_UNIT),
+        routed_line_net=_routed_net(shared),
+        routed_price_explanation=Case(
+            When(shared, then=F("price_explanation")),
+            default=F("fulfiller_price_explanation"), output_field=CharField(),
+        ),
+        price_basis=Case(
+            When(shared, then=Value(PRICE_BASIS_CONTRACT)),
+            When(fulfiller_unit_price__isnull=False, then=Value(PRICE_BASIS_DISTRIBUTOR)),
+            default=Value(""), output_field=CharField(),
+        ),
+    )
+
+
+def routed_total() -> Subquery:
+    """Per order, the sum of its lines at the prices its distributor sees (an annotation)."""
+    shared = buyer_price_shared()
+    lines = (
+        OrderLine.objects.filter(order_id=OuterRef("pk")).order_by().values("order_id")
+        .annotate(total=Sum(_routed_net(shared))).values("total")
+    )
+    return Subquery(lines, output_field=_NET)
+
+
+def with_routed_total(orders: QuerySet[Order]) -> QuerySet[Order]:
+    return orders.annotate(routed_total_net=Coalesce(routed_total(), Decimal("0.00"),
+                                                     output_field=_NET))
+
+
+def routed_line_prefetch() -> Prefetch:
+    return Prefetch(
+        "lines", queryset=routed_lines().select_related("product", "site")
+        .prefetch_related("lots").order_by("id"),
+    )
+
+
 def routed_orders_for(buyer: BuyerContext) -> QuerySet[Order]:
-    """Orders routed to the buyer's distributor organisation (its "Routed orders" portal)."""
+    """Orders routed to the buyer's distributor organisation (its "Routed orders" portal), each
+    with `routed_total_net`: its total at the prices the distributor sees."""
     if buyer.organisation_id is None or not buyer.can(Perm.PLACE_ORDER):
         return Order.objects.none()
-    return (
+    return with_routed_total(
         Order.objects.filter(fulfiller_id=buyer.organisation_id)
         .exclude(state__in=[OrderState.PENDING_APPROVAL, OrderState.APPROVED, OrderState.REJECTED,
                             OrderState.AWAITING_PAYMENT, OrderState.PAYMENT_FAILED])
@@ -117,11 +206,38 @@ def routed_orders_for(buyer: BuyerContext) -> QuerySet[Order]:
 
 def routed_order_for(buyer: BuyerContext, number: str) -> Order:
     order = (
-        routed_orders_for(buyer).prefetch_related(_line_prefetch()).filter(number=number).first()
+        routed_orders_for(buyer).prefetch_related(routed_line_prefetch())
+        .filter(number=number).first()
     )
     if order is None:
         raise Http404("No such routed order.")
     return order
+
+
+def routed_export_lines(buyer: BuyerContext) -> QuerySet[OrderLine]:
+    """Every line of the orders routed to the buyer's distributor, at the prices it sees."""
+    return (
+        routed_lines().filter(order__in=routed_orders_for(buyer).values("pk"))
+        .select_related("order__organisation", "product", "site")
+        .order_by("-order__placed_at", "order_id", "id")
+    )
+
+
+def with_routed_details(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """Routed `orders` as their distributor reads them through the API: lines at its prices,
+    lots, shipments and log — not the buyer's approvals."""
+    return with_routed_total(orders).select_related(
+        "placed_by", "organisation", "fulfiller", "cost_centre"
+    ).prefetch_related(
+        routed_line_prefetch(), "shipments",
+        Prefetch("events", queryset=OrderEvent.objects.order_by("created_at", "id")),
+    )
+
+
+def routed_order_total(order: Order) -> Decimal:
+    """One order's total at the prices its distributor sees (for its email and webhook events)."""
+    return with_routed_total(Order.objects.filter(pk=order.pk)).values_list(
+        "routed_total_net", flat=True).get()
 
 
 def lines_by_order(orders) -> dict[int, list]:

@@ -177,6 +177,62 @@ class OrderSerializer(OrderSummarySerializer):
     events = EventSerializer(many=True)
 
 
+# A routed order as its distributor reads it: the buyer's money appears only where the contract that
+# priced a line names the distributor as an authorised fulfiller; otherwise the distributor's own
+# price. Net amounts only; no price list codes, no buyer approvals.
+
+
+class RoutedOrderLineSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    sku = serializers.CharField(source="product.sku")
+    name = serializers.CharField(source="product.name")
+    quantity = serializers.IntegerField()
+    site = SiteRefSerializer(allow_null=True)
+    unit_price = Money(
+        source="routed_unit_price", allow_null=True,
+        help_text="Net per unit: the buyer's contract price where the contract names you as an "
+        "authorised fulfiller, otherwise your own price for the product; null when you have none.",
+    )
+    line_net = Money(source="routed_line_net", allow_null=True)
+    price_basis = serializers.ChoiceField(
+        choices=["contract", "distributor", ""],
+        help_text="contract: the buyer's contract price, which you invoice at; distributor: your "
+        "own price; empty: no price of yours for this product.",
+    )
+    price_explanation = serializers.CharField(source="routed_price_explanation")
+    allocated_quantity = serializers.IntegerField()
+    backordered_quantity = serializers.IntegerField()
+    shipped_quantity = serializers.IntegerField()
+    lots = LotSerializer(many=True)
+
+
+class RoutedOrderSummarySerializer(serializers.Serializer):
+    number = serializers.CharField()
+    state = serializers.ChoiceField(choices=OrderState.choices)
+    workflow = serializers.CharField()
+    placed_at = serializers.DateTimeField()
+    placed_by = serializers.EmailField(source="placed_by.email")
+    organisation = serializers.CharField(source="organisation.name", allow_null=True)
+    fulfiller = serializers.CharField(source="fulfiller.name", allow_null=True)
+    po_number = serializers.CharField()
+    requested_delivery_date = serializers.DateField(allow_null=True)
+    expected_delivery_date = serializers.DateField(allow_null=True)
+    erp_reference = serializers.CharField()
+    currency = serializers.CharField()
+    total_net = Money(source="routed_total_net",
+                      help_text="The sum of the lines' `line_net`, at the prices you see.")
+
+
+class RoutedOrderSerializer(RoutedOrderSummarySerializer):
+    decline_reason = serializers.CharField()
+    delivery_name = serializers.CharField()
+    delivery_address = serializers.CharField()
+    delivery_postcode = serializers.CharField()
+    lines = RoutedOrderLineSerializer(many=True)
+    shipments = ShipmentSerializer(many=True)
+    events = EventSerializer(many=True)
+
+
 class OrdersCreatedSerializer(serializers.Serializer):
     orders = OrderSerializer(
         many=True,

@@ -10,6 +10,7 @@ from django.db.models import Q
 from accounts.models import Membership, User
 
 from .models import Order
+from .selectors import routed_order_total
 from .services import payment, webhooks
 from .services.allocation import allocation_run, stock_receive
 
@@ -53,10 +54,13 @@ def order_notify(order_id: int, event: str, **details) -> int:
         return 0
     fulfiller = order.fulfiller.name if order.fulfiller else ""
     subject = SUBJECTS[event].format(number=order.number, fulfiller=fulfiller)
-    lines = [
-        subject + ".",
-        f"Total: {order.currency} {order.total_net} ex VAT ({order.total_gross} inc VAT).",
-    ]
+    if event == "routed":
+        # To the distributor: the order at the prices it sees, never the buyer's totals.
+        total = routed_order_total(order)
+        money = f"Total at your prices: {order.currency} {total} ex VAT."
+    else:
+        money = f"Total: {order.currency} {order.total_net} ex VAT ({order.total_gross} inc VAT)."
+    lines = [subject + ".", money]
     if details.get("comment"):
         lines.append(f"Comment: {details['comment']}")
     if order.decline_reason and event == "routed_declined":

@@ -35,5 +35,6 @@ urlpatterns = [
          name="requisition_list_to_cart"),
     path("approvals/", views.approvals, name="approvals"),
     path("routed-orders/", views.routed_orders, name="routed_orders"),
+    path("routed-orders/export.csv", views.routed_orders_export, name="routed_orders_export"),
     path("routed-orders/<str:number>/", views.routed_order, name="routed_order"),
 ]

@@ -42,6 +42,7 @@ from .selectors import (
     own_requisition_lists,
     requisition_list_for,
     requisition_list_page,
+    routed_export_lines,
     routed_order_for,
     routed_orders_for,
 )
@@ -483,6 +484,29 @@ def approvals(request):
 def routed_orders(request):
     rows = list(routed_orders_for(request.buyer)[:ORDERS_PAGE])
     return render(request, "ordering/routed_list.html", {"orders": rows})
+
+
+@for_workflow(Workflow.DISTRIBUTOR)
+def routed_orders_export(request):
+    """Every line of the orders routed to the distributor, at the prices it sees."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="routed-orders.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["number", "placed_at", "customer", "state", "po_number", "sku", "product",
+                     "quantity", "site", "currency", "unit_price", "line_net", "price_basis",
+                     "price_explanation"])
+    for line in routed_export_lines(request.buyer).iterator(chunk_size=500):
+        order = line.order
+        customer = order.organisation.name if order.organisation else order.delivery_name
+        writer.writerow([
+            order.number, order.placed_at.isoformat(), customer, order.state, order.po_number,
+            line.product.sku, line.product.name, line.quantity,
+            line.site.name if line.site else order.delivery_postcode, order.currency,
+            "" if line.routed_unit_price is None else line.routed_unit_price,
+            "" if line.routed_line_net is None else line.routed_line_net, line.price_basis,
+            line.routed_price_explanation,
+        ])
+    return response
 
 
 @for_workflow(Workflow.DISTRIBUTOR)

@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import FileSystemStorage
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
+from accounts.admin_scoping import ScopedRelatedFieldListFilter
 from accounts.models import Membership, Organisation, Site, User
 from catalog.models import Product
 from segments.resolver import resolve
@@ -276,12 +277,21 @@ def _preview_buyer(data):
     return resolve(member.user, organisation=organisation, site=data.get("site")), ""
 
 
+class EditablePriceListFilter(ScopedRelatedFieldListFilter):
+    """Lists only the price lists this staff member may edit (a contract list names a contract)."""
+
+    def scope_q(self, model, request):
+        if request.user.is_superuser:
+            return None
+        return Q(pk__in=price_lists_editable_by(request.user).values("pk"))
+
+
 @admin.register(PriceListItem)
 class PriceListItemAdmin(ImportExportMixin, SimpleHistoryAdmin):
     resource_classes = [PriceListItemResource]
     list_display = ["price_list", "product", "min_quantity", "unit_price", "min_order_qty",
                     "max_order_qty", "order_multiple"]
-    list_filter = ["price_list__kind", "price_list"]
+    list_filter = ["price_list__kind", ("price_list", EditablePriceListFilter)]
     search_fields = ["product__sku", "price_list__code"]
     raw_id_fields = ["product"]
     list_select_related = ["price_list", "product"]
@@ -333,9 +343,10 @@ class PriceListItemAdmin(ImportExportMixin, SimpleHistoryAdmin):
 class ContractAdmin(OrganisationPricingAdmin):
     list_display = ["reference", "lot", "organisation", "status", "valid_from", "valid_to",
                     "price_list"]
-    list_filter = ["status"]
+    list_filter = ["status", ("organisation", ScopedRelatedFieldListFilter)]
     search_fields = ["reference", "organisation__name"]
     autocomplete_fields = []
+    filter_horizontal = ["authorised_fulfillers"]
 
     def save_model(self, request, obj, form, change):
         if not self._may(request, obj):

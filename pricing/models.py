@@ -203,7 +203,13 @@ class Contract(models.Model):
         limit_choices_to={"kind": PriceListKind.CONTRACT},
     )
     note = models.TextField(blank=True)
-    history = HistoricalRecords()
+    authorised_fulfillers = models.ManyToManyField(
+        "accounts.Organisation", blank=True, related_name="authorised_contracts",
+        limit_choices_to={"kind": "distributor"},
+        help_text="Distributors that fulfil this contract's orders and invoice at its prices "
+        "(chargeback). Only these see the contract price on an order routed to them.",
+    )
+    history = HistoricalRecords(m2m_fields=[authorised_fulfillers])
 
     class Meta:
         ordering = ["organisation", "reference", "lot"]

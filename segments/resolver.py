@@ -200,7 +200,7 @@ def _organisation_context(user, membership: Membership, memberships, site_id) ->
     codes = _matching_rule_segments(Organisation, organisation.pk, Audience.ORGANISATIONS)
     codes |= _assigned_segments(organisation_id=organisation.pk)
     return _keyed(BuyerContext(
-        user_id=user.pk,
+        user_id=getattr(user, "pk", None),
         organisation_id=organisation.pk,
         organisation_name=organisation.name,
         organisation_kind=organisation.kind,
@@ -274,3 +274,17 @@ def buyer_for_delivery(buyer: BuyerContext, postcode: str) -> BuyerContext:
         territory=region.code if region else "",
         territory_name=region.name if region else "",
     ))
+
+
+def resolve_organisation(organisation) -> BuyerContext:
+    """The facts of an organisation as a buyer, with no user behind them: what it would be shown and
+    pay at its first active site. Used to price a line for the distributor an order is routed to;
+    it carries no roles and no permissions, so it can never act."""
+    organisation_id = getattr(organisation, "pk", organisation)
+    organisation = Organisation.objects.select_related("parent__parent__parent").get(
+        pk=organisation_id
+    )
+    membership = Membership(organisation=organisation, is_buyer=False)
+    context = _organisation_context(None, membership, [], None)
+    return dataclasses.replace(context, roles=frozenset(), permissions=frozenset(),
+                               approval_limit=None)

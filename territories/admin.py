@@ -13,6 +13,7 @@ from accounts.admin_forms import ServiceValidatedForm
 from accounts.admin_scoping import (
     CHANGE_ORGANISATION,
     VIEW_ORGANISATION,
+    ScopedRelatedFieldListFilter,
     may,
     may_view,
     organisation_scope,
@@ -153,7 +154,8 @@ class TerritoryRightAdmin(DistributorScopedAdmin):
     list_display = (
         "distributor", "line", "territory", "exclusive", "valid_from", "valid_to", validity,
     )
-    list_filter = (ValidityFilter, "exclusive", "territory", "distributor")
+    list_filter = (ValidityFilter, "exclusive", "territory",
+                   ("distributor", ScopedRelatedFieldListFilter))
     search_fields = (
         "distributor__name", "territory__name", "product__sku", "product__name", "category__name",
         "agreement_reference",

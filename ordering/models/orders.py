@@ -140,6 +140,17 @@ class OrderLine(models.Model):
     price_source = models.CharField(max_length=12)
     price_explanation = models.CharField(max_length=250, blank=True)
     price_list_code = models.CharField(max_length=60, blank=True)
+    contract = models.ForeignKey(
+        "pricing.Contract", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="The contract that priced this line, when a contract did.",
+    )
+    fulfiller_unit_price = models.DecimalField(
+        **UNIT_MONEY, null=True, blank=True,
+        help_text="On a routed order: the distributor's own net price per unit (what it pays for "
+        "this product and quantity), priced when the order was routed; empty when it has none.",
+    )
+    fulfiller_line_net = models.DecimalField(**MONEY, null=True, blank=True)
+    fulfiller_price_explanation = models.CharField(max_length=250, blank=True)
     relief_applied = models.BooleanField(default=False)
     line_net = models.DecimalField(**MONEY)
     line_vat = models.DecimalField(**MONEY)

@@ -41,6 +41,7 @@ from .checks import CheckedLine, check_lines
 from .fulfilment import order_release_to_fulfilment
 from .payment import card_payment_take, new_payment_key
 from .relief import Declaration, declaration_check
+from .routing import routed_lines_price_for_fulfiller
 from .stock import stock_reserve
 from .transitions import order_log
 
@@ -359,12 +360,14 @@ def _order_lines(order, lines, filled, relief) -> list[OrderLine]:
             order=order, product_id=line.checked.product_id, site_id=line.site_id,
             quantity=line.quantity, unit_price=price.unit_price, vat_rate=price.vat_rate,
             price_source=price.source, price_explanation=price.explanation[:250],
-            price_list_code=price.price_list_code,
+            price_list_code=price.price_list_code, contract_id=price.contract_id,
             relief_applied=relief and line.relief_eligible,
             line_net=total.net, line_vat=total.vat, line_gross=total.gross,
             allocated_quantity=got,
             backordered_quantity=0 if order.fulfiller_id else line.quantity - got,
         ))
+    if order.fulfiller_id:
+        routed_lines_price_for_fulfiller(order=order, lines=rows)
     return OrderLine.objects.bulk_create(rows)
 
 

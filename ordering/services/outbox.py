@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from ..models import Order, OutboxEvent
 from ..rules import PLACE, UNPUBLISHED_STATES
+from ..selectors import routed_order_total
 from .webhooks import DISPATCH_TASK, webhook_task_after_commit
 
 CENT = Decimal("0.01")
@@ -45,6 +46,16 @@ def order_event_data(*, order: Order, action: str, from_state: str, to_state: st
     }
 
 
+def routed_event_data(order: Order, data: dict) -> dict:
+    """The event as the distributor of a routed order reads it: its routed-order address, and the
+    total at the prices it sees (`ordering.selectors.routed_lines`) instead of the buyer's."""
+    seen = {key: value for key, value in data["order"].items()
+            if key not in ("total_net", "total_vat", "total_gross")}
+    seen.update(href=f"/api/v1/routed-orders/{order.number}/",
+                total_net=_money(routed_order_total(order)))
+    return {**data, "order": seen}
+
+
 def event_organisation_ids(order: Order) -> list[int]:
     """The organisations an order event goes to: the buyer's, and the distributor fulfilling a
     routed order (a consumer's routed order too). A consumer has no webhooks."""
@@ -70,14 +81,12 @@ def outbox_record(*, order: Order, action: str, from_state: str, to_state: str,
     events = []
     for organisation_id in organisation_ids:
         event_id = uuid.uuid4()
-        if organisation_id == order.fulfiller_id:  # the distributor reads it as a routed order
-            href = f"/api/v1/routed-orders/{order.number}/"
-            data = {**data, "order": {**data["order"], "href": href}}
+        seen = routed_event_data(order, data) if organisation_id == order.fulfiller_id else data
         events.append(OutboxEvent(
             id=event_id, organisation_id=organisation_id, order_id=order.pk, type=event_type,
             payload={
                 "id": str(event_id), "type": event_type, "created_at": created_at,
-                "organisation": organisation_id, "data": data,
+                "organisation": organisation_id, "data": seen,
             },
         ))
     OutboxEvent.objects.bulk_create(events)

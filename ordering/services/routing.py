@@ -1,18 +1,42 @@
-"""A distributor's answer to an order routed to it: accept with an expected delivery date, or
-decline with a reason. Only users of the fulfilling distributor may answer."""
+"""Orders routed to a distributor: each line priced for the distributor itself when the order is
+placed (what it would pay for that product and quantity — the price it sees unless the buyer's
+contract names it as an authorised fulfiller), and the distributor's answer: accept with an
+expected delivery date, or decline with a reason. Only users of the fulfilling distributor may
+answer."""
 
 import datetime
+from collections import defaultdict
 
 from django.db import transaction
 from django.utils import timezone
 
-from segments.resolver import BuyerContext
+from pricing.engine import line_total, prices_for
+from segments.resolver import BuyerContext, resolve_organisation
 
 from ..errors import OrderError
-from ..models import Order
+from ..models import Order, OrderLine
 from ..notifications import notify
 from ..rules import Action
 from .transitions import apply_transition, lock_order
+
+
+def routed_lines_price_for_fulfiller(*, order: Order, lines: list[OrderLine]) -> None:
+    """Give each (unsaved) line of a routed order the distributor's own net price for its product
+    and quantity, asked of the price engine as the distributor itself. A product the distributor
+    has no price for (or only in another currency than the order's) keeps none."""
+    fulfiller = resolve_organisation(order.fulfiller_id)
+    by_quantity = defaultdict(list)
+    for line in lines:
+        by_quantity[line.quantity].append(line)
+    for quantity, same in by_quantity.items():
+        prices = prices_for(fulfiller, [line.product_id for line in same], quantity)
+        for line in same:
+            price = prices.get(line.product_id)
+            if price is None or price.currency != order.currency:
+                continue
+            line.fulfiller_unit_price = price.unit_price
+            line.fulfiller_line_net = line_total(price, quantity).net
+            line.fulfiller_price_explanation = price.explanation[:250]
 
 
 @transaction.atomic

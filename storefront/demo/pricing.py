@@ -1,7 +1,9 @@
 """Build the demo prices: list and retail prices for every product, volume tiers for clinics, a
 distributor trade list, Riverside's framework contract NHS-2025-118 (lot 3) and a different
-Northgate contract on the same lines, a North Thames ICS framework its other trusts inherit, a
-retail mobility promotion and an accepted quote for Riverside.
+Northgate contract on the same lines (naming no distributor, so Pennine never sees it), Riverside's
+orthopaedic soft-goods contract NHS-2025-131 (lot 2) naming Solent as its fulfiller, a North Thames
+ICS framework its other trusts inherit, a retail mobility promotion and an accepted quote for
+Riverside.
 
 Prices are derived from each SKU (a stable checksum within a band per device class), so a re-run
 brings everything back to the same values. Runs after storefront.demo.catalog's products exist."""
@@ -40,6 +42,7 @@ BANDS = {
 RIVERSIDE_LINES = 60
 ICS_LINES = 100
 DEMO_QUOTE = "RFQ-DEMO-0001"
+SOFT_GOODS = ("splints-and-casting", "cervical-collars")
 
 
 def list_price(product: Product) -> Decimal:
@@ -82,14 +85,16 @@ def _set_items(price_list: PriceList, wanted: dict[tuple[int, int], Decimal]) ->
         services.price_list_item_save(item=item)
 
 
-def _contract(organisation, reference, lot, price_list, period) -> Contract:
+def _contract(organisation, reference, lot, price_list, period, fulfillers=()) -> Contract:
     contract = Contract.objects.filter(organisation=organisation, reference=reference,
                                        lot=lot).first() or Contract(
         organisation=organisation, reference=reference, lot=lot)
     contract.price_list = price_list
     contract.valid_from, contract.valid_to = period
     contract.status = ContractStatus.ACTIVE
-    return services.contract_save(contract=contract)
+    contract = services.contract_save(contract=contract)
+    contract.authorised_fulfillers.set(fulfillers)
+    return contract
 
 
 def _organisation(key: str) -> Organisation:
@@ -149,6 +154,9 @@ def load_pricing() -> dict[str, PriceList]:
                                      PriceListKind.CONTRACT),
             "ics": _price_list("ntics-fw-2025", "North Thames ICS framework 2025",
                                PriceListKind.CONTRACT),
+            "soft-goods": _price_list("nhs-2025-131-lot-2",
+                                      "NHS-2025-131 lot 2 orthopaedic soft goods (Riverside)",
+                                      PriceListKind.CONTRACT),
         }
         _set_items(lists["list"], {(p, 1): v for p, v in prices.items()})
         _set_items(lists["retail"], {(p, 1): _share(v, "1.35") for p, v in prices.items()})
@@ -161,6 +169,10 @@ def load_pricing() -> dict[str, PriceList]:
         mobility = Category.objects.filter(slug="mobility").first()
         on_offer = [p for p in products if mobility and p.category.path.startswith(mobility.path)]
         _set_items(lists["promotion"], {(p.pk, 1): _share(prices[p.pk], "1.15") for p in on_offer})
+        soft_goods = [c.path for c in Category.objects.filter(slug__in=SOFT_GOODS)]
+        _set_items(lists["soft-goods"], {
+            (p.pk, 1): _share(prices[p.pk], "0.80") for p in products
+            if any(p.category.path.startswith(path) for path in soft_goods)})
         contract_lines = products[:RIVERSIDE_LINES]
         riverside_items, northgate_items = {}, {}
         for p in contract_lines:
@@ -173,7 +185,13 @@ def load_pricing() -> dict[str, PriceList]:
                                   for p in products[:ICS_LINES]})
         riverside, northgate = _organisation("riverside"), _organisation("northgate")
         _contract(riverside, "NHS-2025-118", "3", lists["riverside"], period)
+        # Northgate's contract names no distributor, so Pennine sees only its own trade price on
+        # Northgate's routed continence orders. Riverside's orthopaedic soft-goods contract is
+        # fulfilled by Solent, which invoices at its prices and so sees them on Riverside's
+        # splints and collars routed to it.
         _contract(northgate, "NHS-2025-240", "1", lists["northgate"], period)
+        _contract(riverside, "NHS-2025-131", "2", lists["soft-goods"], period,
+                  fulfillers=[_organisation("solent")])
         _contract(_organisation("north-thames-ics"), "NTICS-FW-2025", "", lists["ics"], period)
         _accepted_quote(riverside, contract_lines[:2], prices)
         return lists
