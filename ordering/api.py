@@ -33,6 +33,7 @@ from .selectors import (
     backorders_for,
     fulfilment_orders,
     orders_for,
+    recalls_by_sku,
     routed_orders_for,
     with_details,
     with_summary,
@@ -120,8 +121,12 @@ def _items(buyer, lines: list[dict]) -> list[OrderItem]:
     """The request's lines as products this buyer may see; unknown SKUs refused per line."""
     skus = {line["sku"] for line in lines}
     ids = dict(visible_products(buyer).filter(sku__in=skus).values_list("sku", "pk"))
+    recalled = recalls_by_sku(skus - set(ids)) if skus - set(ids) else {}
     missing = {
-        f"lines.{i}.sku": ["No product with this SKU is available to you."]
+        f"lines.{i}.sku": [
+            f"{line['sku']} cannot be ordered: {recalled[line['sku']].summary}."
+            if line["sku"] in recalled else "No product with this SKU is available to you."
+        ]
         for i, line in enumerate(lines) if line["sku"] not in ids
     }
     if missing:

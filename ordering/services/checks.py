@@ -6,7 +6,7 @@ quantity (the price engine answers for one quantity at a time)."""
 from collections import defaultdict
 from dataclasses import dataclass
 
-from catalog.models import Product
+from catalog.models import Product, Recall
 from catalog.selectors import visible_products
 from pricing.engine import (
     LineTotal,
@@ -59,7 +59,20 @@ def _prices(buyer, quantities, *, relief, contract_id) -> dict[int, ResolvedPric
     return prices
 
 
-def _problem(buyer, product, quantity, price, availability) -> tuple[str, str]:
+def _recalled(product_ids) -> dict[int, Recall]:
+    """Active recalls of every lot among products that are not visible (one query, only when
+    some are not): the buyer is told why they cannot order them."""
+    if not product_ids:
+        return {}
+    recalls = Recall.objects.filter(
+        product_id__in=list(product_ids), lifted_at__isnull=True, lot_numbers=""
+    ).select_related("product").order_by("raised_at")
+    return {recall.product_id: recall for recall in recalls}
+
+
+def _problem(buyer, product, quantity, price, availability, recall=None) -> tuple[str, str]:
+    if product is None and recall is not None:
+        return "recalled", f"{recall.product.name} cannot be ordered: {recall.summary}."
     if product is None:
         return "not_visible", "This product is not available to you."
     if price is None:
@@ -93,12 +106,14 @@ def check_lines(
         relief=relief, contract_id=contract_id,
     )
     availability = availability_of(buyer, products.values())
+    recalls = _recalled(set(quantities) - set(products))
     checked = {}
     for product_id, quantity in quantities.items():
         product = products.get(product_id)
         price = prices.get(product_id)
         where = availability.get(product_id)
-        code, message = _problem(buyer, product, quantity, price, where)
+        code, message = _problem(buyer, product, quantity, price, where,
+                                 recalls.get(product_id))
         checked[product_id] = CheckedLine(
             product_id, quantity, product, price, where, code, message
         )

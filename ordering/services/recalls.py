@@ -1,0 +1,135 @@
+"""Recalls and withdrawals of products (field safety notices), one transaction each.
+
+Raising a recall of every lot of a product takes the product off sale (its regulatory status, so
+every page, search, cart, checkout and API order refuses it) and holds every open, unshipped line
+of it: the line records the recall and why, its reserved units go back to stock, and it is never
+approved, allocated or shipped. The placer and the pending approvers of each order are told.
+
+A recall naming lots holds no open line — an unshipped line has no lot yet — and the product stays
+on sale; a shipment from a recalled lot is refused (`ordering.services.shipping`), and the
+buyers of the lots are found through the trace (`ordering.selectors.recall_shipped_lots`).
+
+Lifting a recall puts the product back on sale (when no other recall of every lot is still
+active); held lines stay held: the buyer removes them or cancels the order."""
+
+import datetime
+from collections import defaultdict
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from catalog.models import Product, Recall, RecallKind, RegulatoryStatus
+from catalog.services import product_set_regulatory_status
+
+from ..errors import OrderError
+from ..models import Order, OrderLine
+from ..notifications import notify
+from ..selectors import RECALL_HOLD_STATES as HOLD_STATES
+from .stock import stock_release
+from .transitions import order_log
+
+OFF_SALE = {RecallKind.RECALL: RegulatoryStatus.RECALLED,
+            RecallKind.WITHDRAWAL: RegulatoryStatus.WITHDRAWN}
+HOLD_ACTION = "recall_hold"
+
+
+def open_lines_of(product_id: int):
+    """Lines of the product on open orders that have not shipped, not yet held."""
+    return OrderLine.objects.filter(
+        product_id=product_id, order__state__in=HOLD_STATES,
+        shipped_quantity__lt=F("quantity"), held_at__isnull=True,
+    )
+
+
+def _hold_lines(recall: Recall) -> list[int]:
+    """Hold every open line of the recalled product; returns the ids of the orders concerned.
+    Orders are locked first (in key order, as approval and cancellation lock them), so an
+    approval running now either finishes before the hold or sees it."""
+    order_ids = list(
+        Order.objects.select_for_update()
+        .filter(pk__in=open_lines_of(recall.product_id).values("order_id"))
+        .order_by("pk").values_list("pk", flat=True)
+    )
+    lines = list(
+        open_lines_of(recall.product_id).filter(order_id__in=order_ids)
+        .select_for_update().order_by("pk")
+    )
+    released = defaultdict(int)
+    for line in lines:
+        released[line.product_id] += line.allocated_quantity
+    stock_release(dict(released))
+    OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(
+        recall=recall, held_reason=recall.summary[:250], held_at=timezone.now(),
+        allocated_quantity=0, backordered_quantity=0,
+    )
+    for order in Order.objects.filter(pk__in=order_ids).select_related("fulfiller"):
+        order_log(order=order, action=HOLD_ACTION, from_state=order.state, to_state=order.state,
+                  actor_buyer=None, comment=f"{recall.product.sku} held: {recall.summary}"[:500])
+    return order_ids
+
+
+@transaction.atomic
+def recall_raise(
+    *, product: Product, kind: str, reason: str, reference: str,
+    effective_date: datetime.date, raised_by, lot_numbers: str = "",
+) -> Recall:
+    """Record a recall or withdrawal. Of every lot: the product leaves sale and its open lines
+    are held, and the people of each order concerned are emailed after commit."""
+    recall = Recall(
+        product=product, kind=kind, reason=reason, reference=reference,
+        effective_date=effective_date, raised_by=raised_by, lot_numbers=lot_numbers,
+    )
+    recall.full_clean()
+    recall.save()
+    if not recall.every_lot:
+        return recall
+    product_set_regulatory_status(product=product, status=OFF_SALE[recall.kind],
+                                  reason=recall.summary[:100])
+    for order_id in _hold_lines(recall):
+        notify(order_id, HOLD_ACTION, recall_id=recall.pk)
+    return recall
+
+
+@transaction.atomic
+def recall_lift(*, recall: Recall, lifted_by, reason: str) -> Recall:
+    """End a recall. The product returns to the market when no other recall of every lot is
+    active; lines it held stay held (their orders go on only once the buyer removes them)."""
+    if not (reason or "").strip():
+        raise OrderError("reason_required", "Say why the recall is lifted.")
+    recall = Recall.objects.select_for_update().select_related("product").get(pk=recall.pk)
+    if not recall.is_active:
+        raise OrderError("not_active", f"{recall.reference} was already lifted.")
+    recall.lifted_at, recall.lifted_by, recall.lift_reason = timezone.now(), lifted_by, reason
+    recall.full_clean()
+    recall.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
+    others = Recall.objects.filter(product_id=recall.product_id, lifted_at__isnull=True,
+                                   lot_numbers="").exclude(pk=recall.pk)
+    if recall.every_lot and not others.exists():
+        product_set_regulatory_status(
+            product=recall.product, status=RegulatoryStatus.ON_MARKET,
+            reason=f"{recall.reference} lifted: {reason}"[:100],
+        )
+    return recall
+
+
+def held_lines_refusal(lines) -> OrderError | None:
+    """The error for an order whose `lines` include held ones (None when none is held)."""
+    held = [line for line in lines if line.held_at is not None]
+    if not held:
+        return None
+    line = held[0]
+    return OrderError(
+        "line_held",
+        f"{line.product.name} ({line.product.sku}) is held: {line.held_reason}. Remove the line "
+        "or cancel the order.",
+    )
+
+
+def refuse_held_lines(order: Order) -> None:
+    """Raise when the order has a held line (approval, release and shipment call this)."""
+    refusal = held_lines_refusal(
+        order.lines.filter(held_at__isnull=False).select_related("product")[:1]
+    )
+    if refusal is not None:
+        raise refusal

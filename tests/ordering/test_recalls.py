@@ -1,0 +1,257 @@
+"""Recalls and withdrawals: every open, unshipped line of a recalled product is held (no stock,
+no approval, no allocation, no shipment), the product cannot be ordered on any surface, the
+people of each order are told, and a recall naming lots stops those lots from shipping."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+
+from accounts.models import Budget
+from catalog.models import Product, Recall, RegulatoryStatus
+from ordering.errors import OrderError
+from ordering.models import (
+    Allocation,
+    ApprovalStep,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OutboxEvent,
+    Stock,
+)
+from ordering.services.allocation import allocation_run
+from ordering.services.approvals import order_approve, order_cancel
+from ordering.services.carts import cart_add
+from ordering.services.checkout import InstitutionalDetails, checkout_institutional, checkout_review
+from ordering.services.recalls import recall_lift, recall_raise
+from ordering.services.shipping import ShipmentReport, ShippedLot, order_ship
+from tests.factories import UserFactory
+
+from .builders import make_order
+
+HOLDING_STATES = ["pending_approval", "approved", "submitted", "routed",
+                  "accepted_by_distributor", "allocated", "partly_backordered"]
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(email="vigilance@maker.test", is_staff=True, is_superuser=True)
+
+
+def raise_recall(product, staff, **extra):
+    details = {"kind": "recall", "reason": "Sterile barrier may be breached",
+               "reference": "FSN-2026-014", "effective_date": datetime.date(2026, 12, 1)}
+    details.update(extra)
+    return recall_raise(product=product, raised_by=staff, **details)
+
+
+def test_an_order_waiting_for_approval_cannot_be_approved_once_its_product_is_recalled(
+    world, staff
+):
+    Stock.objects.filter(product=world.dressing).update(reserved=8)
+    order = make_order(world, "pending_approval", total="100.00")
+
+    raise_recall(world.dressing, staff)
+    events = OrderEvent.objects.filter(order=order).count()
+    with pytest.raises(OrderError) as refused:
+        order_approve(order=order, actor_buyer=world.buyer("approver"), comment="Fine")
+
+    assert refused.value.code == "line_held"
+    assert "Foam dressing 10 x 10 cm" in refused.value.message
+    assert "FSN-2026-014" in refused.value.message
+    order.refresh_from_db()
+    assert order.state == "pending_approval" and order.budget_id is None
+    assert ApprovalStep.objects.get(order=order).status == "pending"
+    assert Budget.objects.get(pk=world.budget.pk).committed == Decimal("0.00")
+    assert OrderEvent.objects.filter(order=order).count() == events
+    line = OrderLine.objects.get(order=order)
+    assert line.held_at is not None and line.allocated_quantity == 0
+    assert line.held_reason == "Recall FSN-2026-014: Sterile barrier may be breached"
+    assert Stock.objects.get(product=world.dressing).reserved == 0
+
+
+def test_arriving_stock_is_never_allocated_to_a_held_line(world, staff):
+    Stock.objects.filter(product=world.dressing).update(on_hand=0)
+    order = make_order(world, "partly_backordered", allocated=0, backordered=8)
+    raise_recall(world.dressing, staff)
+
+    Stock.objects.filter(product=world.dressing).update(on_hand=40)
+    allocations = allocation_run(product_id=world.dressing.pk)
+
+    assert allocations == []
+    assert not Allocation.objects.filter(line__order=order).exists()
+    line = OrderLine.objects.get(order=order)
+    assert (line.allocated_quantity, line.held_at is not None) == (0, True)
+    assert Order.objects.get(pk=order.pk).state == "partly_backordered"
+    assert Stock.objects.get(product=world.dressing).reserved == 0
+
+
+@pytest.mark.parametrize("state", HOLDING_STATES)
+def test_every_open_unshipped_line_is_held_and_its_stock_released(world, staff, state):
+    Stock.objects.filter(product=world.dressing).update(reserved=8)
+    fulfiller = world.distributor if state in ("routed", "accepted_by_distributor") else None
+    order = make_order(world, state, fulfiller=fulfiller)
+    other = make_order(world, state, fulfiller=fulfiller, product=world.gloves, allocated=0)
+
+    recall = raise_recall(world.dressing, staff)
+
+    line = OrderLine.objects.get(order=order)
+    assert line.recall_id == recall.pk and line.held_at is not None
+    assert line.allocated_quantity == 0 and line.backordered_quantity == 0
+    assert Stock.objects.get(product=world.dressing).reserved == 0
+    assert OrderLine.objects.get(order=other).held_at is None
+    assert Order.objects.get(pk=order.pk).state == state
+    assert OrderEvent.objects.filter(order=order, action="recall_hold").count() == 1
+    assert OutboxEvent.objects.filter(order=order, type="order.recall_hold").exists()
+
+
+@pytest.mark.parametrize("state", ["shipped", "delivered", "cancelled", "rejected"])
+def test_lines_shipped_delivered_or_closed_are_left_alone(world, staff, state):
+    shipped = 8 if state in ("shipped", "delivered") else 0
+    order = make_order(world, state, allocated=0)
+    OrderLine.objects.filter(order=order).update(shipped_quantity=shipped)
+
+    raise_recall(world.dressing, staff)
+
+    line = OrderLine.objects.get(order=order)
+    assert line.held_at is None and line.recall_id is None
+    assert not OrderEvent.objects.filter(order=order, action="recall_hold").exists()
+
+
+def test_a_recall_takes_the_product_off_sale_and_a_withdrawal_marks_it_withdrawn(world, staff):
+    raise_recall(world.dressing, staff)
+    raise_recall(world.gloves, staff, kind="withdrawal", reference="FSN-2026-015")
+
+    assert Product.objects.get(pk=world.dressing.pk).regulatory_status == RegulatoryStatus.RECALLED
+    assert Product.objects.get(pk=world.gloves.pk).regulatory_status == RegulatoryStatus.WITHDRAWN
+
+
+def test_a_recall_without_a_reason_or_reference_is_refused_and_holds_nothing(world, staff):
+    order = make_order(world, "pending_approval")
+
+    with pytest.raises(ValidationError):
+        raise_recall(world.dressing, staff, reason=" ", reference="")
+
+    assert not Recall.objects.exists()
+    assert OrderLine.objects.get(order=order).held_at is None
+    assert Product.objects.get(pk=world.dressing.pk).regulatory_status == "on_market"
+
+
+def test_a_recalled_product_cannot_be_added_to_a_cart_and_says_why(world, staff):
+    raise_recall(world.dressing, staff)
+
+    with pytest.raises(OrderError) as refused:
+        cart_add(buyer=world.buyer("buyer"), product_id=world.dressing.pk, quantity=10)
+
+    assert refused.value.code == "recalled"
+    assert "FSN-2026-014" in refused.value.message
+    assert not world.buyer("buyer").user.carts.filter(lines__isnull=False).exists()
+
+
+def test_a_cart_holding_a_product_recalled_since_cannot_be_checked_out(world, staff):
+    buyer = world.buyer("buyer", site=world.ward_a.pk)
+    cart_add(buyer=buyer, product_id=world.dressing.pk, quantity=10)
+    cart_add(buyer=buyer, product_id=world.gloves.pk, quantity=10)
+    token = checkout_review(buyer=buyer).price_token
+
+    raise_recall(world.dressing, staff)
+    with pytest.raises(OrderError) as refused:
+        checkout_institutional(
+            buyer=buyer, expected_token=token,
+            details=InstitutionalDetails(
+                po_number="PO-R-1", cost_centre_id=world.cost_centre.pk,
+                requested_delivery_date=datetime.date.today() + datetime.timedelta(days=7),
+            ),
+        )
+
+    assert refused.value.code == "cart_problem"
+    assert "FSN-2026-014" in refused.value.message
+    assert Order.objects.count() == 0
+    assert Stock.objects.get(product=world.gloves).reserved == 0
+
+
+def test_the_placer_and_the_pending_approvers_are_emailed_about_a_hold(
+    world, staff, django_capture_on_commit_callbacks
+):
+    Stock.objects.filter(product=world.dressing).update(reserved=16)
+    waiting = make_order(world, "pending_approval")
+    submitted = make_order(world, "submitted", placed_by="buyer")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        raise_recall(world.dressing, staff)
+
+    sent = {message.subject: message for message in mail.outbox}
+    assert set(sent) == {f"Order {waiting.number}: a recalled product is on hold",
+                         f"Order {submitted.number}: a recalled product is on hold"}
+    to_waiting = sent[f"Order {waiting.number}: a recalled product is on hold"]
+    assert sorted(to_waiting.to) == sorted([
+        "requisitioner@ordering.test", "approver@ordering.test", "senior@ordering.test",
+        "budget_holder@ordering.test",
+    ])
+    assert "FSN-2026-014" in to_waiting.body and "WC-10001" in to_waiting.body
+    assert sent[f"Order {submitted.number}: a recalled product is on hold"].to == [
+        "buyer@ordering.test"
+    ]
+
+
+def test_an_order_with_a_held_line_can_be_cancelled(world, staff):
+    Stock.objects.filter(product=world.dressing).update(reserved=8)
+    order = make_order(world, "pending_approval")
+    raise_recall(world.dressing, staff)
+
+    order_cancel(order=order, actor_buyer=world.buyer("requisitioner"), comment="Recalled")
+
+    assert Order.objects.get(pk=order.pk).state == "cancelled"
+
+
+def test_a_held_line_is_never_shipped(world, staff):
+    Stock.objects.filter(product=world.dressing).update(reserved=8)
+    order = make_order(world, "allocated")
+    raise_recall(world.dressing, staff)
+    line = OrderLine.objects.get(order=order)
+    report = ShipmentReport("TRK-1", (ShippedLot(line.pk, "L-1", 8),))
+
+    with pytest.raises(OrderError) as refused:
+        order_ship(order=order, actor_buyer=None, report=report)
+
+    assert refused.value.code == "line_held"
+    assert Order.objects.get(pk=order.pk).state == "allocated"
+    assert not order.shipments.exists()
+
+
+def test_a_recall_of_named_lots_holds_no_open_line_but_those_lots_never_ship(world, staff):
+    order = make_order(world, "allocated")
+    recall = raise_recall(world.dressing, staff, lot_numbers="L-BAD-1\nL-BAD-2")
+    line = OrderLine.objects.get(order=order)
+
+    with pytest.raises(OrderError) as refused:
+        order_ship(order=order, actor_buyer=None, report=ShipmentReport(
+            "TRK-1", (ShippedLot(line.pk, "L-OK", 4), ShippedLot(line.pk, "L-BAD-2", 4))))
+    shipped = order_ship(order=order, actor_buyer=None,
+                         report=ShipmentReport("TRK-2", (ShippedLot(line.pk, "L-OK", 8),)))
+
+    assert recall.lots == ["L-BAD-1", "L-BAD-2"]
+    assert line.held_at is None
+    assert Product.objects.get(pk=world.dressing.pk).regulatory_status == "on_market"
+    assert refused.value.code == "lot_recalled"
+    assert [lot.lot_number for lot in shipped.lots.all()] == ["L-OK"]
+
+
+def test_lifting_a_recall_makes_the_product_orderable_and_held_lines_stay_held(world, staff):
+    Stock.objects.filter(product=world.dressing).update(reserved=8)
+    order = make_order(world, "pending_approval")
+    recall = raise_recall(world.dressing, staff)
+
+    with pytest.raises(OrderError):
+        recall_lift(recall=recall, lifted_by=staff, reason="")
+    recall_lift(recall=recall, lifted_by=staff, reason="Investigation closed, no defect")
+    line = cart_add(buyer=world.buyer("buyer"), product_id=world.dressing.pk, quantity=10)
+
+    assert line.quantity == 10
+    assert Product.objects.get(pk=world.dressing.pk).regulatory_status == "on_market"
+    assert Recall.objects.get(pk=recall.pk).lifted_by == staff
+    assert OrderLine.objects.get(order=order).held_at is not None
+    with pytest.raises(OrderError):
+        recall_lift(recall=recall, lifted_by=staff, reason="Again")
