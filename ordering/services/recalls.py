@@ -20,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Product, Recall, RecallKind, RegulatoryStatus
-from catalog.services import product_set_regulatory_status
+from catalog.services import active_recall_of_every_lot, product_set_regulatory_status
 
 from ..errors import OrderError
 from ..models import Order, OrderLine
@@ -103,9 +103,7 @@ def recall_lift(*, recall: Recall, lifted_by, reason: str) -> Recall:
     recall.lifted_at, recall.lifted_by, recall.lift_reason = timezone.now(), lifted_by, reason
     recall.full_clean()
     recall.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
-    others = Recall.objects.filter(product_id=recall.product_id, lifted_at__isnull=True,
-                                   lot_numbers="").exclude(pk=recall.pk)
-    if recall.every_lot and not others.exists():
+    if recall.every_lot and active_recall_of_every_lot(recall.product) is None:
         product_set_regulatory_status(
             product=recall.product, status=RegulatoryStatus.ON_MARKET,
             reason=f"{recall.reference} lifted: {reason}"[:100],
