@@ -10,7 +10,8 @@ on sale; a shipment from a recalled lot is refused (`ordering.services.shipping`
 buyers of the lots are found through the trace (`ordering.selectors.recall_shipped_lots`).
 
 Lifting a recall puts the product back on sale (when no other recall of every lot is still
-active); held lines stay held: the buyer removes them or cancels the order."""
+active); held lines stay held: the buyer removes them (`order_line_remove_held`) or cancels the
+order."""
 
 import datetime
 from collections import defaultdict
@@ -19,19 +20,22 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.models import Budget
 from catalog.models import Product, Recall, RecallKind, RegulatoryStatus
 from catalog.services import active_recall_of_every_lot, product_set_regulatory_status
 
 from ..errors import OrderError
-from ..models import Order, OrderLine
+from ..models import Order, OrderLine, OrderState
 from ..notifications import notify
+from ..rules import Action, Actor, actor_roles
 from ..selectors import RECALL_HOLD_STATES as HOLD_STATES
 from .stock import stock_release
-from .transitions import order_log
+from .transitions import apply_transition, lock_order, order_log
 
 OFF_SALE = {RecallKind.RECALL: RegulatoryStatus.RECALLED,
             RecallKind.WITHDRAWAL: RegulatoryStatus.WITHDRAWN}
 HOLD_ACTION = "recall_hold"
+REMOVE_ACTION = "remove_held_line"
 
 
 def open_lines_of(product_id: int):
@@ -131,3 +135,48 @@ def refuse_held_lines(order: Order) -> None:
     )
     if refusal is not None:
         raise refusal
+
+
+@transaction.atomic
+def order_line_remove_held(*, order: Order, line_id: int, actor_buyer) -> Order:
+    """The buyer's way on with an order a recall holds: remove the held line. The order's totals
+    (and the budget it committed) drop by the line's, the change is logged and sent to the
+    order's webhooks, and an order whose other lines are all filled moves to allocated. The last
+    line cannot be removed: cancel the order instead. Placer or organisation admin only."""
+    order = lock_order(order)
+    if not {Actor.PLACER, Actor.ORG_ADMIN} & actor_roles(order, actor_buyer):
+        raise OrderError("forbidden", "You may not change this order.")
+    if order.state not in HOLD_STATES:
+        raise OrderError("not_allowed", "Lines can only be removed from an open order.")
+    line = (
+        OrderLine.objects.select_for_update().select_related("product")
+        .filter(order=order, pk=line_id).first()
+    )
+    if line is None or line.held_at is None:
+        raise OrderError("not_held", "Only a line held by a recall can be removed.")
+    if not order.lines.exclude(pk=line.pk).exists():
+        raise OrderError("last_line", "This is the order's only line: cancel the order instead.")
+    if order.budget_id:
+        Budget.objects.filter(pk=order.budget_id).update(
+            committed=F("committed") - line.line_net
+        )
+    order.total_net -= line.line_net
+    order.total_vat -= line.line_vat
+    order.total_gross -= line.line_gross
+    order.save(update_fields=["total_net", "total_vat", "total_gross", "updated_at"])
+    line.delete()
+    order_log(order=order, action=REMOVE_ACTION, from_state=order.state, to_state=order.state,
+              actor_buyer=actor_buyer, roles=actor_roles(order, actor_buyer),
+              comment=f"Removed {line.quantity} × {line.product.sku}: {line.held_reason}"[:500])
+    filled = not order.lines.filter(backordered_quantity__gt=0).exists()
+    if order.state == OrderState.PARTLY_BACKORDERED and filled:
+        order = apply_transition(order=order, action=Action.ALLOCATE, actor_buyer=None,
+                                 comment="Every line left is filled")
+    return order
+
+
+def may_remove_held_lines(order: Order, buyer) -> bool:
+    """Whether the order page offers this buyer to remove the order's held lines."""
+    return order.state in HOLD_STATES and bool(
+        {Actor.PLACER, Actor.ORG_ADMIN} & actor_roles(order, buyer)
+    )

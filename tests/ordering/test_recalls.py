@@ -25,7 +25,7 @@ from ordering.services.allocation import allocation_run
 from ordering.services.approvals import order_approve, order_cancel
 from ordering.services.carts import cart_add
 from ordering.services.checkout import InstitutionalDetails, checkout_institutional, checkout_review
-from ordering.services.recalls import recall_lift, recall_raise
+from ordering.services.recalls import order_line_remove_held, recall_lift, recall_raise
 from ordering.services.shipping import ShipmentReport, ShippedLot, order_ship
 from tests.factories import UserFactory
 
@@ -255,3 +255,95 @@ def test_lifting_a_recall_makes_the_product_orderable_and_held_lines_stay_held(w
     assert OrderLine.objects.get(order=order).held_at is not None
     with pytest.raises(OrderError):
         recall_lift(recall=recall, lifted_by=staff, reason="Again")
+
+
+def add_line(order, product, *, net="50.00", quantity=10, allocated=10, backordered=0):
+    """A second line on a built order, its totals added to the order's."""
+    net = Decimal(net)
+    OrderLine.objects.create(
+        order=order, product=product, site=order.site, quantity=quantity,
+        unit_price=net / quantity, vat_rate=Decimal("0"), price_source="list", line_net=net,
+        line_vat=Decimal("0.00"), line_gross=net, allocated_quantity=allocated,
+        backordered_quantity=backordered,
+    )
+    Order.objects.filter(pk=order.pk).update(total_net=order.total_net + net,
+                                             total_gross=order.total_gross + net)
+    order.refresh_from_db()
+    return order
+
+
+def test_the_placer_removes_a_held_line_and_the_order_can_then_be_approved(world, staff):
+    order = add_line(make_order(world, "pending_approval", allocated=0), world.gloves)
+    raise_recall(world.dressing, staff)
+    held = OrderLine.objects.get(order=order, product=world.dressing)
+
+    with pytest.raises(OrderError) as stranger:
+        order_line_remove_held(order=order, line_id=held.pk, actor_buyer=world.buyer("approver"))
+    order_line_remove_held(order=order, line_id=held.pk, actor_buyer=world.buyer("requisitioner"))
+    order_approve(order=order, actor_buyer=world.buyer("approver"))
+
+    assert stranger.value.code == "forbidden"
+    order.refresh_from_db()
+    assert (order.total_net, order.total_gross) == (Decimal("50.00"), Decimal("50.00"))
+    assert list(order.lines.values_list("product_id", flat=True)) == [world.gloves.pk]
+    assert order.state == "allocated"
+    assert Budget.objects.get(pk=world.budget.pk).committed == Decimal("50.00")
+    assert OrderEvent.objects.filter(order=order, action="remove_held_line").exists()
+
+
+def test_removing_a_held_line_gives_back_its_committed_budget_and_completes_the_order(
+    world, staff
+):
+    Stock.objects.filter(product=world.dressing).update(on_hand=0)
+    Budget.objects.filter(pk=world.budget.pk).update(committed=Decimal("150.00"))
+    order = make_order(world, "partly_backordered", allocated=0, backordered=8,
+                       budget=world.budget)
+    order = add_line(order, world.gloves)
+    raise_recall(world.dressing, staff)
+    held = OrderLine.objects.get(order=order, product=world.dressing)
+
+    order_line_remove_held(order=order, line_id=held.pk, actor_buyer=world.buyer("requisitioner"))
+
+    order.refresh_from_db()
+    assert order.state == "allocated" and order.total_net == Decimal("50.00")
+    assert Budget.objects.get(pk=world.budget.pk).committed == Decimal("50.00")
+
+
+def test_only_a_held_line_may_be_removed_and_never_the_last_one(world, staff):
+    alone = make_order(world, "pending_approval", allocated=0)
+    both = add_line(make_order(world, "pending_approval", allocated=0, product=world.frame),
+                    world.gloves, allocated=0)
+    raise_recall(world.dressing, staff)
+    free = OrderLine.objects.get(order=both, product=world.gloves)
+
+    with pytest.raises(OrderError) as last:
+        order_line_remove_held(order=alone, line_id=alone.lines.get().pk,
+                               actor_buyer=world.buyer("requisitioner"))
+    with pytest.raises(OrderError) as not_held:
+        order_line_remove_held(order=both, line_id=free.pk,
+                               actor_buyer=world.buyer("requisitioner"))
+
+    assert (last.value.code, not_held.value.code) == ("last_line", "not_held")
+    assert alone.lines.count() == 1 and both.lines.count() == 2
+    assert Order.objects.get(pk=both.pk).total_net == Decimal("150.00")
+
+
+def test_the_order_page_shows_the_hold_and_offers_the_placer_to_remove_the_line(
+    world, staff, client
+):
+    order = add_line(make_order(world, "pending_approval", allocated=0), world.gloves)
+    raise_recall(world.dressing, staff)
+    held = OrderLine.objects.get(order=order, product=world.dressing)
+
+    client.force_login(world.user("approver"))
+    seen_by_approver = client.get(f"/orders/{order.number}/").content.decode()
+    client.force_login(world.user("requisitioner"))
+    seen_by_placer = client.get(f"/orders/{order.number}/").content.decode()
+    removed = client.post(f"/orders/{order.number}/lines/{held.pk}/remove/")
+
+    banner = f'data-held-line="{held.pk}"'
+    assert banner in seen_by_approver and "Recall FSN-2026-014" in seen_by_approver
+    assert "Remove this line" not in seen_by_approver
+    assert banner in seen_by_placer and "Remove this line" in seen_by_placer
+    assert removed.status_code == 302
+    assert not OrderLine.objects.filter(pk=held.pk).exists()
