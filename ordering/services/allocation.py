@@ -16,6 +16,7 @@ from ..models import Allocation, Order, OrderLine, OrderState, PaymentMethod, St
 from ..notifications import notify
 from ..rules import Action
 from .checkout import OPEN_STATES
+from .stock import stock_under_recall
 from .transitions import apply_transition
 
 BACKORDER_STATES = (OrderState.SUBMITTED, OrderState.PARTLY_BACKORDERED)
@@ -56,7 +57,7 @@ def allocation_run(*, product_id: int, policy: str | None = None) -> list[Alloca
     by a recall)."""
     policy = policy or default_policy()
     stock = Stock.objects.select_for_update().filter(product_id=product_id).first()
-    if stock is None or stock.available <= 0:
+    if stock is None or stock.available <= 0 or stock_under_recall(product_id):
         return []
     lines = list(
         OrderLine.objects.select_for_update(of=("self",))

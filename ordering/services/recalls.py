@@ -14,18 +14,20 @@ active); held lines stay held: the buyer removes them (`order_line_remove_held`)
 order."""
 
 import datetime
+import time
 from collections import defaultdict
 
-from django.db import transaction
-from django.db.models import F
+from django.db import OperationalError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
+from psycopg.errors import LockNotAvailable
 
 from accounts.models import Budget
 from catalog.models import Product, Recall, RecallKind, RegulatoryStatus
 from catalog.services import active_recall_of_every_lot, product_set_regulatory_status
 
 from ..errors import OrderError
-from ..models import Order, OrderLine, OrderState
+from ..models import Order, OrderLine, OrderState, Stock
 from ..notifications import notify
 from ..rules import Action, Actor, actor_roles
 from ..selectors import RECALL_HOLD_STATES as HOLD_STATES
@@ -34,6 +36,8 @@ from .transitions import apply_transition, lock_order, order_log
 
 OFF_SALE = {RecallKind.RECALL: RegulatoryStatus.RECALLED,
             RecallKind.WITHDRAWAL: RegulatoryStatus.WITHDRAWN}
+LOCK_ATTEMPTS = 250
+LOCK_PAUSE = 0.02  # seconds between attempts: orders are locked for milliseconds at a time
 HOLD_ACTION = "recall_hold"
 REMOVE_ACTION = "remove_held_line"
 
@@ -46,19 +50,42 @@ def open_lines_of(product_id: int):
     )
 
 
+def _lock_for_hold(product_id: int) -> tuple[list[int], list[OrderLine]]:
+    """Lock the open orders holding the product (waiting, in key order — as approval,
+    cancellation and allocation lock orders), then their lines of it and its stock row without
+    waiting; returns the orders' ids and the lines.
+
+    Allocation locks stock, then lines, then orders; so the hold never waits for a line or for
+    the stock while it holds orders. When either is taken (an allocation or a checkout of the
+    product under way), the savepoint is rolled back — giving back every lock of this attempt —
+    and the hold tries again shortly."""
+    nowait = connection.features.has_select_for_update_nowait
+    for _attempt in range(LOCK_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                order_ids = list(
+                    Order.objects.select_for_update()
+                    .filter(pk__in=open_lines_of(product_id).values("order_id"))
+                    .order_by("pk").values_list("pk", flat=True)
+                )
+                lines = list(
+                    open_lines_of(product_id).filter(order_id__in=order_ids)
+                    .select_for_update(nowait=nowait).order_by("pk")
+                )
+                list(Stock.objects.select_for_update(nowait=nowait).filter(product_id=product_id))
+                return order_ids, lines
+        except OperationalError as busy:
+            if not isinstance(busy.__cause__, LockNotAvailable):
+                raise
+            time.sleep(LOCK_PAUSE)
+    raise OrderError("busy", "Orders of this product are changing right now: raise the recall "
+                     "again in a moment.")
+
+
 def _hold_lines(recall: Recall) -> list[int]:
     """Hold every open line of the recalled product; returns the ids of the orders concerned.
-    Orders are locked first (in key order, as approval and cancellation lock them), so an
-    approval running now either finishes before the hold or sees it."""
-    order_ids = list(
-        Order.objects.select_for_update()
-        .filter(pk__in=open_lines_of(recall.product_id).values("order_id"))
-        .order_by("pk").values_list("pk", flat=True)
-    )
-    lines = list(
-        open_lines_of(recall.product_id).filter(order_id__in=order_ids)
-        .select_for_update().order_by("pk")
-    )
+    An approval running now either finishes before the hold or sees it."""
+    order_ids, lines = _lock_for_hold(recall.product_id)
     released = defaultdict(int)
     for line in lines:
         released[line.product_id] += line.allocated_quantity
@@ -129,12 +156,24 @@ def held_lines_refusal(lines) -> OrderError | None:
 
 
 def refuse_held_lines(order: Order) -> None:
-    """Raise when the order has a held line (approval, release and shipment call this)."""
-    refusal = held_lines_refusal(
-        order.lines.filter(held_at__isnull=False).select_related("product")[:1]
+    """Raise when the order has a held line, or a line of a product under an active recall of
+    every lot that the hold did not reach (an order placed as the recall was raised)."""
+    line = (
+        order.lines.filter(
+            Q(held_at__isnull=False)
+            | Q(product__recalls__lifted_at__isnull=True, product__recalls__lot_numbers="")
+        )
+        .select_related("product").order_by("held_at", "pk").first()
     )
-    if refusal is not None:
-        raise refusal
+    if line is None:
+        return
+    if line.held_at is None:
+        recall = active_recall_of_every_lot(line.product)
+        raise OrderError(
+            "line_held", f"{line.product.name} ({line.product.sku}) cannot go on: "
+            f"{recall.summary}. Remove the line or cancel the order.",
+        )
+    raise held_lines_refusal([line])
 
 
 @transaction.atomic

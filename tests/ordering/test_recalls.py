@@ -27,6 +27,7 @@ from ordering.services.carts import cart_add
 from ordering.services.checkout import InstitutionalDetails, checkout_institutional, checkout_review
 from ordering.services.recalls import order_line_remove_held, recall_lift, recall_raise
 from ordering.services.shipping import ShipmentReport, ShippedLot, order_ship
+from ordering.services.stock import stock_reserve
 from tests.factories import UserFactory
 
 from .builders import make_order
@@ -347,3 +348,38 @@ def test_the_order_page_shows_the_hold_and_offers_the_placer_to_remove_the_line(
     assert banner in seen_by_placer and "Remove this line" in seen_by_placer
     assert removed.status_code == 302
     assert not OrderLine.objects.filter(pk=held.pk).exists()
+
+
+def test_a_line_the_hold_did_not_reach_is_still_never_approved_allocated_or_shipped(
+    world, staff
+):
+    # An order placed while the recall was being raised: its line is not held.
+    raise_recall(world.dressing, staff)
+    waiting = make_order(world, "pending_approval", allocated=0)
+    short = make_order(world, "partly_backordered", allocated=0, backordered=8)
+    ready = make_order(world, "allocated", allocated=0)
+    ready_line = OrderLine.objects.get(order=ready)
+
+    with pytest.raises(OrderError) as approval:
+        order_approve(order=waiting, actor_buyer=world.buyer("approver"))
+    allocations = allocation_run(product_id=world.dressing.pk)
+    with pytest.raises(OrderError) as shipment:
+        order_ship(order=ready, actor_buyer=None,
+                   report=ShipmentReport("TRK-9", (ShippedLot(ready_line.pk, "L-1", 8),)))
+
+    assert approval.value.code == "line_held" and "FSN-2026-014" in approval.value.message
+    assert Order.objects.get(pk=waiting.pk).state == "pending_approval"
+    assert allocations == [] and OrderLine.objects.get(order=short).allocated_quantity == 0
+    assert shipment.value.code == "lot_recalled"
+    assert Order.objects.get(pk=ready.pk).state == "allocated"
+
+
+def test_stock_is_not_reserved_for_a_product_recalled_while_the_checkout_waited(world, staff):
+    raise_recall(world.dressing, staff)
+
+    with pytest.raises(OrderError) as refused:
+        stock_reserve({world.dressing.pk: 5, world.gloves.pk: 5})
+
+    assert refused.value.code == "recalled"
+    assert Stock.objects.get(product=world.gloves).reserved == 0
+    assert Stock.objects.get(product=world.dressing).reserved == 0
