@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import Budget
 from catalog.models import Product, Recall, RegulatoryStatus
+from catalog.selectors import visible_products
 from ordering.errors import OrderError
 from ordering.models import (
     Allocation,
@@ -127,6 +128,8 @@ def test_a_recall_takes_the_product_off_sale_and_a_withdrawal_marks_it_withdrawn
 
     assert Product.objects.get(pk=world.dressing.pk).regulatory_status == RegulatoryStatus.RECALLED
     assert Product.objects.get(pk=world.gloves.pk).regulatory_status == RegulatoryStatus.WITHDRAWN
+    shown = set(visible_products(world.buyer("buyer")).values_list("sku", flat=True))
+    assert shown == {world.frame.sku}
 
 
 def test_a_recall_without_a_reason_or_reference_is_refused_and_holds_nothing(world, staff):
