@@ -3,6 +3,8 @@ and the rules version stay right whichever screen made the change."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.admin_history import HistoryAdmin
@@ -54,7 +56,8 @@ class ProductAdmin(SimpleHistoryAdmin):
     ]
     autocomplete_fields = ["category", "manufacturer"]
     prepopulated_fields = {"slug": ["name", "sku"]}
-    actions = ["recall", "withdraw", "return_to_market"]
+    actions = ["field_safety_action", "return_to_market"]
+    readonly_fields = ["regulatory_status"]
     fieldsets = [
         (None, {"fields": ["sku", "name", "slug", "category", "manufacturer", "is_active"]}),
         ("Descriptions", {"fields": ["description", "plain_description", "image", "attributes"]}),
@@ -71,19 +74,25 @@ class ProductAdmin(SimpleHistoryAdmin):
         services.product_save(product=obj)
 
     def _set_status(self, request, queryset, status: str, verb: str):
-        for product in queryset:
-            services.product_set_regulatory_status(
-                product=product, status=status, reason=f"{verb} by {request.user}"
-            )
+        """All or nothing: a product under an active recall is refused (lift the recall)."""
+        try:
+            with transaction.atomic():
+                for product in queryset:
+                    services.product_set_regulatory_status(
+                        product=product, status=status, reason=f"{verb} by {request.user}"
+                    )
+        except ValidationError as refusal:
+            messages.error(request, " ".join(refusal.messages))
+            return
         messages.success(request, f"{queryset.count()} product(s) {verb.lower()}.")
 
-    @admin.action(description="Recall selected products (leave sale at once)")
-    def recall(self, request, queryset):
-        self._set_status(request, queryset, RegulatoryStatus.RECALLED, "Recalled")
+    # Recalls and withdrawals are raised on the Recalls screen, which holds the product's open
+    # order lines as it takes the product off sale; a status alone would not.
 
-    @admin.action(description="Withdraw selected products (leave sale at once)")
-    def withdraw(self, request, queryset):
-        self._set_status(request, queryset, RegulatoryStatus.WITHDRAWN, "Withdrawn")
+    @admin.action(description="Mark a field safety corrective action in progress (stays on sale)")
+    def field_safety_action(self, request, queryset):
+        self._set_status(request, queryset, RegulatoryStatus.FIELD_SAFETY_ACTION,
+                         "Marked under field safety action")
 
     @admin.action(description="Return selected products to the market")
     def return_to_market(self, request, queryset):

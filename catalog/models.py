@@ -3,6 +3,7 @@ named assortments assigned to segments and organisations."""
 
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -186,6 +187,87 @@ class Product(models.Model):
     @property
     def is_sellable(self) -> bool:
         return self.is_active and self.regulatory_status in SELLABLE_STATUSES
+
+
+class RecallKind(models.TextChoices):
+    RECALL = "recall", "Recall"
+    WITHDRAWAL = "withdrawal", "Withdrawal"
+
+
+LOT_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def parse_lots(text: str) -> list[str]:
+    """Lot numbers typed one per line (or separated by commas), in order, without repeats."""
+    return list(dict.fromkeys(lot for lot in LOT_SEPARATORS.split(text or "") if lot))
+
+
+class Recall(models.Model):
+    """A recall or withdrawal of a product (a field safety notice): of every lot, or only of the
+    lots named. Raised and lifted by staff through `ordering.services.recalls`, which holds the
+    open order lines it concerns; an active recall is one not lifted."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="recalls")
+    kind = models.CharField(max_length=10, choices=RecallKind.choices, default=RecallKind.RECALL)
+    lot_numbers = models.TextField(
+        blank=True,
+        help_text="Lots recalled, one per line. Leave empty to recall every lot of the product.",
+    )
+    reason = models.TextField()
+    reference = models.CharField(
+        max_length=60, help_text="The field safety notice's number (e.g. FSN-2026-014)."
+    )
+    effective_date = models.DateField()
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    raised_at = models.DateTimeField(auto_now_add=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+    lift_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        indexes = [models.Index(fields=["product", "lifted_at"], name="recall_active_by_product")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(lifted_at__isnull=True) | Q(lifted_by__isnull=False),
+                name="recall_lifted_by_someone",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.reference} of {self.product.sku}"
+
+    def clean(self):
+        super().clean()
+        self.reference = (self.reference or "").strip()
+        self.reason = (self.reason or "").strip()
+        lots = parse_lots(self.lot_numbers)
+        if any(len(lot) > 40 for lot in lots):
+            raise ValidationError({"lot_numbers": "A lot number has at most 40 characters."})
+        self.lot_numbers = "\n".join(lots)
+
+    @property
+    def lots(self) -> list[str]:
+        return parse_lots(self.lot_numbers)
+
+    @property
+    def every_lot(self) -> bool:
+        """A recall naming no lot covers every lot of the product."""
+        return not self.lots
+
+    @property
+    def is_active(self) -> bool:
+        return self.lifted_at is None
+
+    @property
+    def summary(self) -> str:
+        """"Recall FSN-2026-014: sterile barrier may be breached" — what a buyer is told."""
+        return f"{self.get_kind_display()} {self.reference}: {self.reason}"
 
 
 class Catalog(models.Model):

@@ -177,17 +177,29 @@ def visibility_stamp(buyer: BuyerContext) -> str:
     return hashlib.sha256(repr(_visibility_facts(buyer)).encode()).hexdigest()[:24]
 
 
-def _build_visible_products(buyer: BuyerContext) -> QuerySet[Product]:
-    visible = Q(
-        _in_one_of(buyer_catalogs(buyer)),
-        is_active=True,
-        regulatory_status__in=SELLABLE_STATUSES,
-    )
+def _offered(buyer: BuyerContext) -> Q:
+    """Every condition of visibility but the product's regulatory status."""
+    offered = Q(_in_one_of(buyer_catalogs(buyer)), is_active=True)
     if not _may_see_professional_devices(buyer):
-        visible &= Q(professional_only=False)
-    visible &= _territory_rules(buyer)
+        offered &= Q(professional_only=False)
+    return offered & _territory_rules(buyer)
+
+
+def _build_visible_products(buyer: BuyerContext) -> QuerySet[Product]:
+    visible = _offered(buyer) & Q(regulatory_status__in=SELLABLE_STATUSES)
     return Product.objects.filter(_CompiledOnce(visible)).annotate(
         **{VISIBILITY_STAMP: Value(visibility_stamp(buyer))}
+    )
+
+
+def offered_but_off_sale(buyer: BuyerContext, product_ids) -> set[int]:
+    """Of `product_ids`, those this buyer would see but for their regulatory status (recalled,
+    withdrawn): the buyer may be told why they cannot order them. Any other hidden product stays
+    unnamed."""
+    return set(
+        Product.objects.filter(_offered(buyer), pk__in=list(product_ids))
+        .exclude(regulatory_status__in=SELLABLE_STATUSES)
+        .values_list("pk", flat=True)
     )
 
 

@@ -7,7 +7,15 @@ from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 
-from .models import Catalog, Category, Manufacturer, Product, RegulatoryStatus
+from .models import (
+    SELLABLE_STATUSES,
+    Catalog,
+    Category,
+    Manufacturer,
+    Product,
+    Recall,
+    RegulatoryStatus,
+)
 
 
 @transaction.atomic
@@ -49,15 +57,29 @@ def product_save(*, product: Product) -> Product:
     return product
 
 
+def active_recall_of_every_lot(product: Product) -> Recall | None:
+    return Recall.objects.filter(
+        product_id=product.pk, lifted_at__isnull=True, lot_numbers=""
+    ).order_by("raised_at").first()
+
+
 @transaction.atomic
 def product_set_regulatory_status(
     *, product: Product, status: str, reason: str = ""
 ) -> Product:
     """Record a recall, withdrawal, field safety action or return to market. A product leaves
-    sale (pages, search, prices) on the next request after a recall or withdrawal."""
+    sale (pages, search, prices) on the next request after a recall or withdrawal. A product
+    under an active recall of every lot stays off sale until the recall is lifted (raise and
+    lift recalls with `ordering.services.recalls`, which also hold the open order lines)."""
     if status not in RegulatoryStatus.values:
         raise ValidationError({"regulatory_status": f"Unknown regulatory status {status!r}."})
     product = Product.objects.select_for_update().get(pk=product.pk)
+    recall = active_recall_of_every_lot(product)
+    if status in SELLABLE_STATUSES and recall is not None:
+        raise ValidationError(
+            {"regulatory_status": f"{product.sku} is under {recall.get_kind_display().lower()} "
+             f"{recall.reference}: lift it to put the product back on sale."}
+        )
     product.regulatory_status = status
     product._change_reason = reason or f"Regulatory status set to {status}"
     product.full_clean()

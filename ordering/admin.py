@@ -5,11 +5,13 @@ Account managers (staff who are not superusers) see only the rows of the organis
 to them (`accounts.admin_scoping`); a routed order is also seen by its distributor's manager, at
 the prices the distributor sees unless the manager also manages the buyer (docs/ordering.md)."""
 
+import csv
 import json
 from operator import attrgetter
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import BooleanField, ExpressionWrapper, Q, Value
 from django.utils.html import format_html
@@ -395,3 +397,167 @@ class WebhookEndpointAdmin(UnversionedScopedAdmin):
         if not change:
             obj.created_by = request.user
         webhook_endpoint_save(endpoint=obj)
+
+
+# Recalls ----------------------------------------------------------------------------------------
+# A recall is a catalogue record, but raising one holds order lines and its trace reads shipments
+# and orders: its screens live with ordering, whose services and selectors they call.
+
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed  # noqa: E402
+from django.shortcuts import redirect  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from catalog.models import Recall  # noqa: E402
+
+from .errors import OrderError  # noqa: E402
+from .selectors import (  # noqa: E402
+    OPEN_HEADER,
+    SHIPPED_HEADER,
+    recall_open_lines,
+    recall_shipped_lots,
+)
+from .services.recalls import recall_lift, recall_raise  # noqa: E402
+
+RECALL_FIELDS = ("product", "kind", "lot_numbers", "reason", "reference", "effective_date")
+TRACES = {
+    "shipped": ("Shipped lots: who received them", SHIPPED_HEADER, recall_shipped_lots),
+    "open": ("Open orders holding the product", OPEN_HEADER, recall_open_lines),
+}
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: str) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
+class RecallAdminForm(forms.ModelForm):
+    class Meta:
+        model = Recall
+        fields = RECALL_FIELDS
+
+
+@admin.register(Recall)
+class RecallAdmin(admin.ModelAdmin):
+    """Raise a recall or withdrawal (the product leaves sale and its open lines are held), lift
+    it, and trace it: the shipped lots' recipients and the open orders of the product, each as a
+    table and a CSV file. Raising and lifting need the recall permissions; account managers see
+    the trace of their own organisations only."""
+
+    form = RecallAdminForm
+    list_display = ("reference", "product", "kind", "lots_recalled", "effective_date",
+                    "raised_by", "raised_at", "active")
+    list_filter = ("kind", "effective_date")
+    search_fields = ("reference", "product__sku", "product__name", "lot_numbers")
+    list_select_related = ("product", "raised_by")
+    autocomplete_fields = ("product",)
+    change_form_template = "admin/catalog/recall/change_form.html"
+
+    def _full_trace(self, request) -> bool:
+        return request.user.is_superuser or request.user.has_perm("catalog.change_recall")
+
+    def trace_scope(self, request):
+        """Organisations whose rows this staff member sees; None: every row."""
+        return None if self._full_trace(request) else _view_scope(request)
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return (self._full_trace(request) or request.user.has_perm("catalog.view_recall")
+                or may_view(request))
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser or request.user.has_perm("catalog.add_recall")
+
+    def has_change_permission(self, request, obj=None):
+        return False  # raised and lifted through their services, never edited
+
+    def has_lift_permission(self, request) -> bool:
+        return self._full_trace(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return (*RECALL_FIELDS, "raised_by", "raised_at", "lifted_by", "lifted_at",
+                "lift_reason")
+
+    def get_fields(self, request, obj=None):
+        return RECALL_FIELDS if obj is None else self.get_readonly_fields(request, obj)
+
+    @admin.display(description="lots")
+    def lots_recalled(self, recall: Recall) -> str:
+        return ", ".join(recall.lots) or "every lot"
+
+    @admin.display(description="active", boolean=True)
+    def active(self, recall: Recall) -> bool:
+        return recall.is_active
+
+    def save_model(self, request, obj, form, change):
+        raised = recall_raise(
+            product=obj.product, kind=obj.kind, reason=obj.reason, reference=obj.reference,
+            effective_date=obj.effective_date, raised_by=request.user,
+            lot_numbers=obj.lot_numbers,
+        )
+        obj.pk, obj.raised_by, obj.raised_at = raised.pk, raised.raised_by, raised.raised_at
+
+    def traces(self, request, recall: Recall) -> list[dict]:
+        scope = self.trace_scope(request)
+        return [
+            {"name": name, "title": title, "header": header,
+             "rows": rows(recall=recall, organisation_ids=scope)}
+            for name, (title, header, rows) in TRACES.items()
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        recall = self.get_object(request, unquote(object_id))
+        extra_context = dict(extra_context or {})
+        if recall is not None and self.has_view_permission(request, recall):
+            extra_context["traces"] = self.traces(request, recall)
+            extra_context["may_lift"] = recall.is_active and self.has_lift_permission(request)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        return [
+            path("<path:object_id>/trace/<str:name>.csv",
+                 self.admin_site.admin_view(self.trace_csv_view), name="catalog_recall_trace"),
+            path("<path:object_id>/lift/", self.admin_site.admin_view(self.lift_view),
+                 name="catalog_recall_lift"),
+            *super().get_urls(),
+        ]
+
+    def trace_csv_view(self, request, object_id, name):
+        recall = self.get_object(request, unquote(object_id))
+        if recall is None or name not in TRACES or not self.has_view_permission(request, recall):
+            raise Http404
+        _title, header, rows = TRACES[name]
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="recall-{recall.pk}-{name}.csv"'
+        )
+        writer = csv.writer(response)
+        writer.writerow(header)
+        for row in rows(recall=recall, organisation_ids=self.trace_scope(request)):
+            writer.writerow([_csv_cell(cell) for cell in row])
+        return response
+
+    def lift_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        recall = self.get_object(request, unquote(object_id))
+        if recall is None:
+            raise Http404
+        if not self.has_lift_permission(request):
+            raise PermissionDenied
+        try:
+            recall_lift(recall=recall, lifted_by=request.user,
+                        reason=request.POST.get("lift_reason", "").strip())
+        except OrderError as refusal:
+            self.message_user(request, refusal.message, messages.ERROR)
+        else:
+            self.message_user(request, f"{recall.reference} lifted: {recall.product} is on sale "
+                              "again. Lines it held stay held.", messages.SUCCESS)
+        return redirect("admin:catalog_recall_change", recall.pk)

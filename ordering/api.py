@@ -33,6 +33,7 @@ from .selectors import (
     backorders_for,
     fulfilment_orders,
     orders_for,
+    recalls_by_sku,
     routed_orders_for,
     with_details,
     with_routed_details,
@@ -136,8 +137,12 @@ def _items(buyer, lines: list[dict]) -> list[OrderItem]:
     for site_buyer in site_buyers(buyer, sites).values():
         ids.update(visible_products(site_buyer).filter(sku__in=skus - set(ids))
                    .values_list("sku", "pk"))
+    recalled = recalls_by_sku(buyer=buyer, skus=skus - set(ids))
     missing = {
-        f"lines.{i}.sku": ["No product with this SKU is available to you."]
+        f"lines.{i}.sku": [
+            f"{line['sku']} cannot be ordered: {recalled[line['sku']].summary}."
+            if line["sku"] in recalled else "No product with this SKU is available to you."
+        ]
         for i, line in enumerate(lines) if line["sku"] not in ids
     }
     if missing:

@@ -25,6 +25,8 @@ from django.http import Http404
 
 from accounts.permissions import Perm
 from accounts.selectors import managed_organisation_ids
+from catalog.models import Recall
+from catalog.selectors import offered_but_off_sale
 from pricing.models import Contract
 from segments.resolver import BuyerContext
 
@@ -263,7 +265,7 @@ def with_details(orders: QuerySet[Order]) -> QuerySet[Order]:
     ).prefetch_related(
         Prefetch(
             "lines",
-            queryset=OrderLine.objects.select_related("product", "site")
+            queryset=OrderLine.objects.select_related("product", "site", "recall")
             .prefetch_related("lots").order_by("id"),
         ),
         "shipments",
@@ -386,3 +388,77 @@ def recent_webhook_deliveries(*, buyer, endpoint: WebhookEndpoint | None = None,
     return list(
         deliveries.select_related("event", "endpoint").order_by("-created_at", "-id")[:limit]
     )
+
+
+# Recalls: who received the recalled lots, and who has the product on open orders.
+
+# Open states whose unshipped lines a recall holds: everything before the goods leave.
+RECALL_HOLD_STATES = (
+    OrderState.PENDING_APPROVAL, OrderState.APPROVED, OrderState.SUBMITTED, OrderState.ROUTED,
+    OrderState.ACCEPTED_BY_DISTRIBUTOR, OrderState.ALLOCATED, OrderState.PARTLY_BACKORDERED,
+)
+SHIPPED_HEADER = ("Lot", "Expiry", "Quantity", "Organisation", "Delivered to", "Order",
+                  "Order state", "Shipped")
+OPEN_HEADER = ("Order", "Order state", "Organisation", "Delivered to", "Quantity", "Placed",
+               "Hold")
+
+
+def recalls_by_sku(*, buyer: BuyerContext, skus) -> dict[str, Recall]:
+    """Active recalls of every lot of these products, by SKU, for the products this buyer would
+    see but for the recall: why they cannot order them. Other SKUs stay unnamed."""
+    if not skus:
+        return {}
+    recalls = list(
+        Recall.objects.filter(product__sku__in=list(skus), lifted_at__isnull=True, lot_numbers="")
+        .select_related("product").order_by("raised_at")
+    )
+    offered = offered_but_off_sale(buyer, {recall.product_id for recall in recalls})
+    return {recall.product.sku: recall for recall in recalls if recall.product_id in offered}
+
+
+def _in_scope(queryset, lookup: str, organisation_ids):
+    """Rows of these organisations only (None: every row, a consumer's too)."""
+    if organisation_ids is None:
+        return queryset
+    return queryset.filter(**{f"{lookup}__in": organisation_ids})
+
+
+def recall_shipped_lots(*, recall: Recall, organisation_ids=None) -> list[tuple[str, ...]]:
+    """Every shipment of the recalled lots (every lot of the product when none is named): the
+    lot, who received it, where, on which order and when — one row per lot per order line."""
+    lots = ShipmentLot.objects.filter(product_id=recall.product_id)
+    if not recall.every_lot:
+        lots = lots.filter(lot_number__in=recall.lots)
+    lots = _in_scope(lots, "shipment__order__organisation_id", organisation_ids)
+    lots = lots.select_related(
+        "shipment__order__organisation", "order_line__site"
+    ).order_by("shipment__shipped_at", "lot_number", "id")
+    return [
+        (lot.lot_number, lot.expiry_date.isoformat() if lot.expiry_date else "", str(lot.quantity),
+         str(lot.shipment.order.organisation or "Consumer"),
+         lot.order_line.site.name if lot.order_line.site else lot.shipment.order.delivery_postcode,
+         lot.shipment.order.number, lot.shipment.order.get_state_display(),
+         lot.shipment.shipped_at.date().isoformat())
+        for lot in lots
+    ]
+
+
+def recall_open_lines(*, recall: Recall, organisation_ids=None) -> list[tuple[str, ...]]:
+    """Open, unshipped lines of the recalled product: the orders holding it now, held or not
+    (a recall naming lots holds none)."""
+    lines = OrderLine.objects.filter(
+        product_id=recall.product_id, order__state__in=RECALL_HOLD_STATES,
+        shipped_quantity__lt=F("quantity"),
+    )
+    lines = _in_scope(lines, "order__organisation_id", organisation_ids)
+    lines = lines.select_related("order__organisation", "site", "recall").order_by(
+        "order__placed_at", "id"
+    )
+    return [
+        (line.order.number, line.order.get_state_display(),
+         str(line.order.organisation or "Consumer"),
+         line.site.name if line.site else line.order.delivery_postcode, str(line.quantity),
+         line.order.placed_at.date().isoformat(),
+         line.held_reason if line.held_at else "Not held")
+        for line in lines
+    ]

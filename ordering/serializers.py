@@ -114,6 +114,10 @@ class OrderLineSerializer(serializers.Serializer):
     allocated_quantity = serializers.IntegerField()
     backordered_quantity = serializers.IntegerField()
     shipped_quantity = serializers.IntegerField()
+    held_reason = serializers.CharField(
+        help_text="Why a recall or withdrawal holds this line (it gets no stock and is not "
+        "approved or shipped); empty when it is not held.",
+    )
     lots = LotSerializer(many=True)
 
 

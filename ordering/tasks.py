@@ -9,7 +9,7 @@ from django.db.models import Q
 
 from accounts.models import Membership, User
 
-from .models import Order
+from .models import Order, OrderLine, OrderState
 from .selectors import routed_order_total
 from .services import payment, webhooks
 from .services.allocation import allocation_run, stock_receive
@@ -23,24 +23,42 @@ SUBJECTS = {
     "routed_accepted": "Order {number} was accepted by {fulfiller}",
     "routed_declined": "Order {number} was declined by {fulfiller}",
     "backorder_allocated": "Stock was allocated to order {number}",
+    "recall_hold": "Order {number}: a recalled product is on hold",
 }
+
+
+def _approvers(order: Order) -> list[str]:
+    members = Membership.objects.filter(
+        Q(is_approver=True) | Q(is_budget_holder=True),
+        organisation_id=order.organisation_id, is_active=True,
+    ).exclude(user_id=order.placed_by_id)
+    return sorted(members.values_list("user__email", flat=True))
 
 
 def _emails(order: Order, event: str, to_user_id=None) -> list[str]:
     if to_user_id:
         return list(User.objects.filter(pk=to_user_id).values_list("email", flat=True))
     if event == "approval_requested":
-        members = Membership.objects.filter(
-            Q(is_approver=True) | Q(is_budget_holder=True),
-            organisation_id=order.organisation_id, is_active=True,
-        ).exclude(user_id=order.placed_by_id)
-        return sorted(members.values_list("user__email", flat=True))
+        return _approvers(order)
+    if event == "recall_hold":
+        pending = order.state == OrderState.PENDING_APPROVAL and order.organisation_id
+        return list(dict.fromkeys([order.placed_by.email, *(_approvers(order) if pending else [])]))
     if event == "routed":
         return sorted(
             Membership.objects.filter(organisation_id=order.fulfiller_id, is_active=True,
                                       is_buyer=True).values_list("user__email", flat=True)
         )
     return [order.placed_by.email]
+
+
+def _held_lines_text(order: Order) -> list[str]:
+    held = OrderLine.objects.filter(order=order, held_at__isnull=False).select_related("product")
+    return [
+        *(f"On hold: {line.quantity} × {line.product.name} ({line.product.sku}) — "
+          f"{line.held_reason}" for line in held.order_by("id")),
+        "Held lines get no stock and are not approved or shipped: remove them from the order or "
+        "cancel it.",
+    ]
 
 
 @shared_task
@@ -65,6 +83,8 @@ def order_notify(order_id: int, event: str, **details) -> int:
         lines.append(f"Comment: {details['comment']}")
     if order.decline_reason and event == "routed_declined":
         lines.append(f"Reason: {order.decline_reason}")
+    if event == "recall_hold":
+        lines += _held_lines_text(order)
     if order.expected_delivery_date and event == "routed_accepted":
         lines.append(f"Expected delivery: {order.expected_delivery_date:%d %b %Y}")
     send_mail(subject, "\n".join(lines), settings.DEFAULT_FROM_EMAIL, recipients)

@@ -18,6 +18,8 @@ urlpatterns = [
     path("orders/export.csv", views.orders_export, name="orders_export"),
     path("orders/<str:number>/", views.order_detail, name="order_detail"),
     path("orders/<str:number>/reorder/", views.order_reorder_view, name="order_reorder"),
+    path("orders/<str:number>/lines/<int:line_id>/remove/", views.order_line_remove_view,
+         name="order_line_remove"),
     path("orders/<str:number>/<slug:action>/", views.order_action, name="order_action"),
     path("lists/", views.requisition_lists, name="requisition_lists"),
     path("lists/<int:list_id>/", views.requisition_list_detail, name="requisition_list"),

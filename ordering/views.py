@@ -76,6 +76,7 @@ from .services.lists import (
     requisition_list_share,
     requisition_list_to_cart,
 )
+from .services.recalls import may_remove_held_lines, order_line_remove_held
 from .services.relief import declaration_problems
 from .services.routing import routed_order_accept, routed_order_decline
 from .workflows import workflow_for
@@ -416,6 +417,7 @@ def _order_page(request, order, *, reorder_problems=(), status=200):
         "order": order, "actions": allowed_actions(order, request.buyer),
         "pending": order.state == OrderState.PENDING_APPROVAL,
         "may_reorder": may_order(request.buyer), "reorder_problems": reorder_problems,
+        "may_remove_held": may_remove_held_lines(order, request.buyer),
     }, status=status)
 
 
@@ -453,6 +455,20 @@ ORDER_ACTIONS = {
                                                          comment=comment),
     "escalate": lambda order, buyer, comment: order_escalate(order=order, actor_buyer=buyer),
 }
+
+
+@require_POST
+@buyer_page
+def order_line_remove_view(request, number: str, line_id: int):
+    """Remove a line a recall holds, so the rest of the order can go on."""
+    order = order_for(request.buyer, number)
+    try:
+        order_line_remove_held(order=order, line_id=line_id, actor_buyer=request.buyer)
+    except OrderError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Order {number}: the held line was removed.")
+    return redirect("order_detail", number=number)
 
 
 @require_POST

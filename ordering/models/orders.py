@@ -158,6 +158,13 @@ class OrderLine(models.Model):
     allocated_quantity = models.PositiveIntegerField(default=0)
     backordered_quantity = models.PositiveIntegerField(default=0)
     shipped_quantity = models.PositiveIntegerField(default=0)
+    recall = models.ForeignKey(
+        "catalog.Recall", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="held_lines", help_text="The recall holding this line: it gets no stock, "
+        "is not approved, allocated or shipped.",
+    )
+    held_reason = models.CharField(max_length=250, blank=True)
+    held_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["order", "id"]
@@ -175,6 +182,11 @@ class OrderLine(models.Model):
                 name="order_line_shipped_within_quantity",
             ),
             models.CheckConstraint(
+                condition=Q(held_at__isnull=True) | Q(allocated_quantity=0),
+                name="order_line_held_has_no_stock",
+                violation_error_message="A held line holds no stock.",
+            ),
+            models.CheckConstraint(
                 condition=_adds_up("line_net", "line_vat", "line_gross"),
                 name="order_line_net_plus_vat_is_gross",
             ),
@@ -188,6 +200,10 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order}: {self.quantity} × product {self.product_id}"
+
+    @property
+    def is_held(self) -> bool:
+        return self.held_at is not None
 
 
 class OrderEvent(models.Model):

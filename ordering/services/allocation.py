@@ -16,6 +16,7 @@ from ..models import Allocation, Order, OrderLine, OrderState, PaymentMethod, St
 from ..notifications import notify
 from ..rules import Action
 from .checkout import OPEN_STATES
+from .stock import stock_under_recall
 from .transitions import apply_transition
 
 BACKORDER_STATES = (OrderState.SUBMITTED, OrderState.PARTLY_BACKORDERED)
@@ -52,15 +53,16 @@ def _over_credit(organisation_ids) -> set[int]:
 
 @transaction.atomic
 def allocation_run(*, product_id: int, policy: str | None = None) -> list[Allocation]:
-    """Give the product's free stock to its backordered lines by `policy`."""
+    """Give the product's free stock to its backordered lines by `policy` (never to a line held
+    by a recall)."""
     policy = policy or default_policy()
     stock = Stock.objects.select_for_update().filter(product_id=product_id).first()
-    if stock is None or stock.available <= 0:
+    if stock is None or stock.available <= 0 or stock_under_recall(product_id):
         return []
     lines = list(
         OrderLine.objects.select_for_update(of=("self",))
         .filter(product_id=product_id, backordered_quantity__gt=0,
-                order__state__in=BACKORDER_STATES)
+                order__state__in=BACKORDER_STATES, held_at__isnull=True)
         .select_related("order", "product").order_by("pk")
     )
     if not lines:

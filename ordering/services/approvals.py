@@ -16,6 +16,7 @@ from ..notifications import notify
 from ..rules import Action, Actor, actor_roles
 from .budgets import OVER_BUDGET_RULE, budget_commit, budget_locked, budget_release
 from .fulfilment import order_release_to_fulfilment
+from .recalls import refuse_held_lines
 from .stock import order_stock_release
 from .transitions import apply_transition, lock_order
 
@@ -70,8 +71,10 @@ def _commit_budget(order: Order, step: ApprovalStep) -> bool:
 @transaction.atomic
 def order_approve(*, order: Order, actor_buyer: BuyerContext, comment: str = "") -> Order:
     """Approve the order's current step. The last step commits the budget and releases the order
-    (approved → submitted/routed → allocated or partly backordered)."""
+    (approved → submitted/routed → allocated or partly backordered). An order with a line held
+    by a recall is refused, naming the product and the recall."""
     order = lock_order(order)
+    refuse_held_lines(order)
     if order.state != OrderState.PENDING_APPROVAL:
         return apply_transition(order=order, action=Action.APPROVE, actor_buyer=actor_buyer,
                                 comment=comment)

@@ -6,8 +6,8 @@ quantity (the price engine answers for one quantity at a time)."""
 from collections import defaultdict
 from dataclasses import dataclass
 
-from catalog.models import Product
-from catalog.selectors import visible_products
+from catalog.models import Product, Recall
+from catalog.selectors import offered_but_off_sale, visible_products
 from pricing.engine import (
     LineTotal,
     PricingError,
@@ -58,6 +58,21 @@ def _prices(buyer, quantities, *, relief, contract_id) -> dict[int, ResolvedPric
     return prices
 
 
+def _recalled(buyer, product_ids) -> dict[int, Recall]:
+    """Active recalls of every lot among the hidden products this buyer would otherwise see
+    (queries only when some are hidden): the buyer is told why they cannot order them, and a
+    product they could never see stays unnamed."""
+    if not product_ids:
+        return {}
+    off_sale = offered_but_off_sale(buyer, product_ids)
+    if not off_sale:
+        return {}
+    recalls = Recall.objects.filter(
+        product_id__in=list(off_sale), lifted_at__isnull=True, lot_numbers=""
+    ).select_related("product").order_by("raised_at")
+    return {recall.product_id: recall for recall in recalls}
+
+
 def _not_visible(buyer, restriction: str | None) -> tuple[str, str]:
     if restriction is None:
         return "not_visible", "This product is not available to you."
@@ -65,7 +80,11 @@ def _not_visible(buyer, restriction: str | None) -> tuple[str, str]:
     return "unavailable", f"This product is not sold for delivery to {where}: {restriction}."
 
 
-def _problem(buyer, product, quantity, price, availability, restriction=None) -> tuple[str, str]:
+def _problem(
+    buyer, product, quantity, price, availability, restriction=None, recall=None,
+) -> tuple[str, str]:
+    if product is None and recall is not None:
+        return "recalled", f"{recall.product.name} cannot be ordered: {recall.summary}."
     if product is None:
         return _not_visible(buyer, restriction)
     if price is None:
@@ -101,13 +120,14 @@ def check_lines(
     availability = availability_for(buyer, products.values())
     hidden = [pid for pid in quantities if pid not in products]
     restricted = restriction_reasons(buyer, hidden) if hidden else {}
+    recalls = _recalled(buyer, hidden)
     checked = {}
     for product_id, quantity in quantities.items():
         product = products.get(product_id)
         price = prices.get(product_id)
         where = availability.get(product_id)
         code, message = _problem(buyer, product, quantity, price, where,
-                                 restricted.get(product_id))
+                                 restricted.get(product_id), recalls.get(product_id))
         checked[product_id] = CheckedLine(
             product_id, quantity, product, price, where, code, message
         )

@@ -13,11 +13,13 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from catalog.models import Recall
 from segments.resolver import BuyerContext
 
 from ..errors import OrderError
 from ..models import Order, OrderLine, Shipment, ShipmentLot
 from ..rules import Action
+from .recalls import held_lines_refusal
 from .transitions import _actor_label, apply_transition, lock_order
 
 LOT_NUMBER_MAX = 40
@@ -99,6 +101,28 @@ def _clean_lots(report: ShipmentReport, lines: list[OrderLine]) -> dict[int, lis
     return by_line
 
 
+def _refuse_recalled(lines: list[OrderLine], by_line: dict[int, list[ShippedLot]]) -> None:
+    """A line held by a recall, or a unit from a recalled lot, never ships."""
+    refusal = held_lines_refusal(lines)
+    if refusal is not None:
+        raise refusal
+    recalls = Recall.objects.filter(
+        product_id__in={line.product_id for line in lines}, lifted_at__isnull=True
+    )
+    products = {line.pk: line.product for line in lines}
+    for recall in recalls:
+        for line_id, lots in by_line.items():
+            if products[line_id].pk != recall.product_id:
+                continue
+            for lot in lots:
+                if recall.every_lot or lot.lot_number in recall.lots:
+                    raise OrderError(
+                        "lot_recalled",
+                        f"Lot {lot.lot_number} of {products[line_id].sku} is recalled "
+                        f"({recall.summary}): it cannot be shipped.",
+                    )
+
+
 @transaction.atomic
 def order_ship(
     *, order: Order, actor_buyer: BuyerContext | None, report: ShipmentReport,
@@ -117,6 +141,7 @@ def order_ship(
     order = apply_transition(order=order, action=Action.SHIP, actor_buyer=actor_buyer,
                              comment=_noted(f"Tracking {tracking}", reported_by))
     by_line = _clean_lots(report, lines)
+    _refuse_recalled(lines, by_line)
     shipment = Shipment.objects.create(
         order=order, carrier=(report.carrier or "").strip(), tracking_number=tracking,
         tracking_url=report.tracking_url or "", shipped_at=report.shipped_at or timezone.now(),

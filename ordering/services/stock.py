@@ -3,7 +3,17 @@ locked in primary-key order so two checkouts never deadlock."""
 
 from django.db.models import F
 
+from catalog.models import SELLABLE_STATUSES, Product, Recall
+
+from ..errors import OrderError
 from ..models import Stock
+
+
+def stock_under_recall(product_id: int) -> bool:
+    """Is the product under an active recall of every lot? Its stock goes to nobody."""
+    return Recall.objects.filter(
+        product_id=product_id, lifted_at__isnull=True, lot_numbers=""
+    ).exists()
 
 
 def stock_reserve(wanted: dict[int, int]) -> dict[int, int]:
@@ -14,6 +24,13 @@ def stock_reserve(wanted: dict[int, int]) -> dict[int, int]:
     rows = list(
         Stock.objects.select_for_update().filter(product_id__in=list(wanted)).order_by("pk")
     )
+    # Read after the locks: a recall raised while this checkout waited for them is seen here.
+    off_sale = Product.objects.filter(pk__in=list(wanted)).exclude(
+        regulatory_status__in=SELLABLE_STATUSES
+    ).order_by("name").values_list("name", flat=True).first()
+    if off_sale is not None:
+        raise OrderError("recalled", f"{off_sale} was recalled or withdrawn a moment ago: "
+                         "remove it from your cart.")
     reserved = {}
     for row in rows:
         take = max(0, min(row.on_hand - row.reserved, wanted[row.product_id]))

@@ -1,10 +1,14 @@
 """Catalogue writes: category paths, regulatory status, catalogue assortments, admin screens."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import ValidationError
 
+from accounts.models import User
 from catalog import services
 from catalog.models import Catalog, Category, Product, validate_gtin
+from ordering.services.recalls import recall_raise
 from segments.versioning import rules_version
 
 from .factories import CatalogFactory, CategoryFactory, ProductFactory, next_gtin
@@ -104,7 +108,7 @@ def staff_client(client, django_user_model):
     return client
 
 
-def test_the_admin_lists_search_and_recall_through_services(staff_client):
+def test_the_admin_lists_search_and_set_status_through_services(staff_client):
     product = ProductFactory(sku="WC-4242")
     CatalogFactory(products=[product])
 
@@ -116,12 +120,33 @@ def test_the_admin_lists_search_and_recall_through_services(staff_client):
 
     response = staff_client.post(
         "/admin/catalog/product/",
-        {"action": "recall", "_selected_action": [product.pk]},
+        {"action": "field_safety_action", "_selected_action": [product.pk]},
     )
 
     product.refresh_from_db()
     assert response.status_code == 302
+    assert product.regulatory_status == "fsca"
+
+
+def test_a_product_status_alone_cannot_recall_it_or_end_an_active_recall(staff_client):
+    # Recalls are raised on the Recalls screen, which holds the product's open order lines.
+    product = ProductFactory(sku="WC-4343")
+    staff = User.objects.get(email="admin@demo.test")
+    recall_raise(product=product, kind="recall", reason="Seal defect", reference="FSN-1",
+                 effective_date=datetime.date(2026, 12, 4), raised_by=staff)
+
+    refused = staff_client.post(
+        "/admin/catalog/product/",
+        {"action": "return_to_market", "_selected_action": [product.pk]}, follow=True,
+    )
+    changelist = staff_client.get("/admin/catalog/product/").content.decode()
+
+    product.refresh_from_db()
     assert product.regulatory_status == "recalled"
+    assert "lift it to put the product back on sale" in refused.content.decode()
+    assert 'value="recall"' not in changelist and 'value="withdraw"' not in changelist
+    with pytest.raises(ValidationError):
+        services.product_set_regulatory_status(product=product, status="on_market")
 
 
 def test_adding_a_category_in_the_admin_sets_its_path(staff_client):
