@@ -12,6 +12,7 @@ KINDS = {
     "territory": "territory violations",
     "transition": "unauthorised transitions",
 }
+FOREIGN = {"foreign": "reads of another organisation's objects"}
 EXTRA_KINDS = {"oracle": "disagreements with the oracle"}
 
 
@@ -29,7 +30,7 @@ class Tally:
         return problems
 
     def summary(self) -> str:
-        parts = [f"{self.counts[k]} {label}" for k, label in KINDS.items()]
+        parts = [f"{self.counts[k]} {label}" for k, label in (KINDS | FOREIGN).items()]
         parts += [f"{self.counts[k]} {label}" for k, label in EXTRA_KINDS.items()
                   if self.counts[k]]
         return f"{self.counts['probes']} probes: " + ", ".join(parts)

@@ -156,4 +156,4 @@ def test_catalogue_surfaces_agree_with_the_oracle_for_every_buyer(spec, client, 
             problems += _api(world, org.key, tally)
         transaction.set_rollback(True)
 
-    assert problems == []
+    assert problems == [], "\n".join(problems)

@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.utils import timezone
 from hypothesis import strategies as st
 
+from accounts.keys import ApiKey, ApiScope
 from accounts.models import OrganisationKind, VerificationStatus
 from accounts.services import organisation_save
 from ordering.models import ApprovalRule
@@ -178,8 +179,8 @@ def worlds(draw) -> WorldSpec:
                 tuple(draw(sites)), True, approval_rule=draw(st.booleans())),
         OrgSpec("clinic", OrganisationKind.PRIVATE_CLINIC, None,
                 (draw(st.sampled_from(AREAS)),), draw(st.booleans())),
-        OrgSpec("dist0", OrganisationKind.DISTRIBUTOR, None, (draw(st.sampled_from(AREAS)),), True),
-        OrgSpec("dist1", OrganisationKind.DISTRIBUTOR, None, (draw(st.sampled_from(AREAS)),), True),
+        OrgSpec("dist0", OrganisationKind.DISTRIBUTOR, None, tuple(draw(sites)), True),
+        OrgSpec("dist1", OrganisationKind.DISTRIBUTOR, None, tuple(draw(sites)), True),
     )
     indexes = st.lists(st.integers(0, n_products - 1), min_size=1, max_size=n_products,
                        unique=True)
@@ -408,8 +409,10 @@ def build(spec: WorldSpec) -> BuiltWorld:
                            postcode=AREA_POSTCODE[area])
         world.people[f"consumer{n}"] = Person(f"consumer{n}", user, None, ("buyer",))
     for org in spec.organisations:
-        admin = world.people[f"{org.key}.admin"].user
-        world.api_tokens[org.key] = issue_api_key(world.organisations[org.key], admin)
+        world.api_tokens[org.key] = issue_api_key(
+            world.organisations[org.key], world.people[f"{org.key}.buyer"].user,
+            issued_by=world.people[f"{org.key}.admin"].user,
+        )
     manager = UserFactory(email=f"manager.{tag}@guarantees.test", is_staff=True)
     managed = ("trust0", "clinic", "dist0")
     for key in managed:
@@ -420,11 +423,10 @@ def build(spec: WorldSpec) -> BuiltWorld:
     return world
 
 
-def issue_api_key(organisation, admin) -> str:
-    """A key with every scope, issued by the organisation's admin through the service."""
-    from accounts.keys import ApiKey, ApiScope
-
-    key = ApiKey(organisation=organisation, user=admin, name="ERP",
+def issue_api_key(organisation, user, *, issued_by) -> str:
+    """A key for `user` with every scope, issued by the organisation's admin through the
+    service."""
+    key = ApiKey(organisation=organisation, user=user, name="ERP",
                  scopes=[ApiScope.CATALOGUE_READ, ApiScope.ORDERS_WRITE])
-    _, token = api_key_issue(key=key, created_by=admin)
+    _, token = api_key_issue(key=key, created_by=issued_by)
     return token
