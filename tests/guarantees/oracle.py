@@ -132,10 +132,12 @@ def secrets(spec: WorldSpec, buyer: Buyer) -> dict[str, str]:
 
 
 def secrets_outside(spec: WorldSpec, org_keys) -> dict[str, str]:
-    """Secrets of every organisation outside `org_keys` (staff scoped to those organisations)."""
+    """What staff scoped to the organisations `org_keys` may never see: the contracts that price
+    none of them (a parent's contract prices its children) and other organisations' quotes."""
+    pricing = {key for org in org_keys for key in buyer_facts(spec, org, org).path}
     found = {}
     for c in spec.contracts:
-        if c.holder not in org_keys:
+        if c.holder not in pricing:
             found[c.reference] = f"contract reference of {c.holder}"
             found.update({str(a): f"{c.holder}'s contract price" for _, a in c.items})
     for q in spec.quotes:

@@ -350,7 +350,7 @@ def _price(price_list, product, amount: Decimal, min_quantity: int = 1):
 
 def _contract(spec: ContractSpec, world: BuiltWorld, n: int, tag: str) -> None:
     price_list = price_list_save(price_list=PriceList(
-        code=f"gt-contract-{tag}-{n}", name=f"Contract list {spec.reference}",
+        code=f"gt-contract-{tag}-{n}", name=f"Contract prices {tag} {n}",
         kind=PriceListKind.CONTRACT,
     ))
     for index, amount in spec.items:
