@@ -157,3 +157,33 @@ def test_catalogue_surfaces_agree_with_the_oracle_for_every_buyer(spec, client, 
         transaction.set_rollback(True)
 
     assert problems == [], "\n".join(problems)
+
+
+def _shared_cache_may_store(response) -> bool:
+    directives = response.headers.get("Cache-Control", "").lower()
+    return not ("private" in directives or "no-store" in directives)
+
+
+@examples(ci=3, thorough=30)
+@given(spec=worlds())
+def test_personal_responses_are_never_stored_by_a_shared_cache(spec, client, tally):
+    problems = []
+    with transaction.atomic():
+        world = build(spec)
+        for org in spec.organisations:
+            api = api_client(world, org.key)
+            sku = world.products[0].sku
+            for url in ("/api/v1/me/", "/api/v1/products/", f"/api/v1/products/{sku}/",
+                        "/api/v1/contracts/", "/api/v1/quotes/", "/api/v1/orders/"):
+                response = api.get(url)
+                problems += tally.probe("leak", [
+                    f"{org.key} {url}: Cache-Control {response.headers.get('Cache-Control')!r}"
+                ] if response.status_code == 200 and _shared_cache_may_store(response) else [])
+            response = api.post("/api/v1/prices/quote-basket/",
+                                {"lines": [{"sku": sku, "quantity": 1}]}, format="json")
+            problems += tally.probe("leak", [
+                f"{org.key} quote basket: Cache-Control {response.headers.get('Cache-Control')!r}"
+            ] if response.status_code == 200 and _shared_cache_may_store(response) else [])
+        transaction.set_rollback(True)
+
+    assert problems == [], "\n".join(problems)

@@ -13,7 +13,8 @@ from django.db import transaction
 from django.urls import reverse
 from hypothesis import given
 
-from ordering.models import ApprovalStep, Order, OrderEvent
+from accounts.models import Budget
+from ordering.models import ApprovalRule, ApprovalStep, Order, OrderEvent
 from tests.factories import MembershipFactory
 
 from . import oracle
@@ -156,3 +157,25 @@ def _approval_by_the_chain(client, tally, order, world, org_key) -> list[str]:
     return tally.probe("oracle", [] if order.state != "pending_approval" else [
         f"{approver.key} (limit {limit}) could not approve {order.number} of "
         f"{order.total_net}"])
+
+
+@examples(ci=3, thorough=30)
+@given(spec=worlds())
+def test_an_order_over_budget_is_not_released_without_approval_rules(spec, client, tally):
+    problems = []
+    with transaction.atomic():
+        world = build(spec)
+        for org_key in ("trust0", "trust1", "clinic"):
+            organisation = world.organisations[org_key]
+            ApprovalRule.objects.filter(organisation=organisation).delete()
+            Budget.objects.filter(cost_centre=world.cost_centres[org_key]).update(
+                amount=Decimal("1.00"))
+            orders = _orders_of(world, client, world.person(f"{org_key}.buyer"), tally)
+            for order in orders:
+                problems += tally.probe("transition", [] if order.state in (
+                    "pending_approval", "rejected", "cancelled") else [
+                    f"{org_key} order {order.number} of {order.total_net} over a budget of "
+                    f"1.00 went to {order.state} without approval"])
+        transaction.set_rollback(True)
+
+    assert problems == [], "\n".join(problems)
