@@ -42,7 +42,7 @@ def _some_orders(client, world):
                 _place_organisation_order(client, person, world.products[p.index], site, world)
 
 
-@examples(ci=4, thorough=40)
+@examples(ci=2, thorough=20)
 @given(spec=worlds())
 def test_scoped_staff_see_no_other_organisations_prices_in_the_admin(spec, client, tally):
     problems = []

@@ -143,7 +143,7 @@ def _api(world, org_key, tally) -> list[str]:
     return problems
 
 
-@examples(ci=10, thorough=100)
+@examples(ci=5, thorough=60)
 @given(spec=worlds())
 def test_catalogue_surfaces_agree_with_the_oracle_for_every_buyer(spec, client, tally):
     problems = []
@@ -164,7 +164,7 @@ def _shared_cache_may_store(response) -> bool:
     return not ("private" in directives or "no-store" in directives)
 
 
-@examples(ci=3, thorough=30)
+@examples(ci=2, thorough=20)
 @given(spec=worlds())
 def test_personal_responses_are_never_stored_by_a_shared_cache(spec, client, tally):
     problems = []

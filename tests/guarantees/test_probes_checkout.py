@@ -118,7 +118,7 @@ def _buyer_side(client, tally, world, person, orders) -> list[str]:
     return problems
 
 
-@examples(ci=6, thorough=60)
+@examples(ci=3, thorough=30)
 @given(spec=worlds())
 def test_organisation_checkout_sends_each_line_where_the_oracle_says(
     spec, client, tally, django_capture_on_commit_callbacks
@@ -188,7 +188,7 @@ def _routed_world_orders(client, world, person, django_capture_on_commit_callbac
                                      fulfiller__isnull=False))
 
 
-@examples(ci=6, thorough=60)
+@examples(ci=3, thorough=30)
 @given(spec=worlds())
 def test_routed_orders_show_the_distributor_no_buyers_contract_price(
     spec, client, tally, django_capture_on_commit_callbacks
@@ -240,7 +240,7 @@ def _place_retail_order(client, product, postcode: str):
     }, follow=True)
 
 
-@examples(ci=6, thorough=60)
+@examples(ci=3, thorough=30)
 @given(spec=worlds())
 def test_retail_checkout_judges_territory_by_the_delivery_address(
     spec, client, tally, django_capture_on_commit_callbacks

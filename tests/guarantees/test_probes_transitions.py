@@ -102,7 +102,7 @@ def _foreign_reads(client, tally, order, outsider: Person, world) -> list[str]:
     return problems
 
 
-@examples(ci=4, thorough=40)
+@examples(ci=2, thorough=20)
 @given(spec=worlds())
 def test_nobody_acts_on_an_order_without_the_right_and_the_placer_never_approves_it(
     spec, client, tally
@@ -159,7 +159,7 @@ def _approval_by_the_chain(client, tally, order, world, org_key) -> list[str]:
         f"{order.total_net}"])
 
 
-@examples(ci=3, thorough=30)
+@examples(ci=2, thorough=20)
 @given(spec=worlds())
 def test_an_order_over_budget_is_not_released_without_approval_rules(spec, client, tally):
     problems = []
