@@ -4,6 +4,9 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 
+# The guarantees suite's probe tally, loaded here so that a parallel run's controller prints it.
+pytest_plugins = ["tests.guarantees.tally"]
+
 
 def _clear_own_cache():
     # django-redis: delete only this worker's prefixed keys, never the whole Redis database.
