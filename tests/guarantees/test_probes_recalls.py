@@ -73,7 +73,8 @@ def test_a_recalled_line_is_never_approved_allocated_or_carted_again(spec, clien
                     _recall(line.product, staff, spec.tag)
                     recalled.add(line.product_id)
         for order in orders:
-            org_key = next(k for k in ORG_KEYS if world.organisations[k].pk == order.organisation_id)
+            org_key = next(k for k in ORG_KEYS
+                           if world.organisations[k].pk == order.organisation_id)
             before = (_snapshot(order), _lines(order))
             problems += tally.probe("transition", [
                 f"{order.number}: a held line still holds {units} units"
