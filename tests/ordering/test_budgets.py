@@ -4,12 +4,11 @@ the order waits for a budget holder, or is refused where the organisation has no
 rejecting gives the amount back; concurrent orders never commit more than the budget."""
 
 import datetime
+import functools
 import html
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -19,6 +18,7 @@ from ordering.models import ApprovalRule, ApprovalStep, CartLine, Order, Stock
 from ordering.services.approvals import order_approve, order_cancel, order_reject
 from ordering.services.carts import cart_add
 from ordering.services.checkout import InstitutionalDetails, checkout_institutional, checkout_review
+from tests.concurrency import race
 from tests.factories import MembershipFactory
 
 from .conftest import build_world
@@ -153,25 +153,11 @@ def test_concurrent_orders_never_commit_more_than_the_budget(requires_postgres):
     ]
     for n, user in enumerate(buyers):
         world.people[f"ward{n}"] = (user, world.trust)
-    barrier = threading.Barrier(len(buyers))
-    outcomes, errors = [], []
-
-    def run(n):
-        try:
-            barrier.wait()
-            outcomes.append(_order(world, who=f"ward{n}", po_number=f"PO-R{n}")[0].state)
-        except OrderError as error:
-            outcomes.append(error.code)
-        except Exception as error:
-            errors.append(repr(error))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(buyers))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes, errors = race([
+        functools.partial(lambda n: _order(world, who=f"ward{n}", po_number=f"PO-R{n}")[0].state,
+                          n)
+        for n in range(len(buyers))
+    ])
 
     assert errors == []
     assert outcomes.count("allocated") == 8 and outcomes.count("over_budget") == 4

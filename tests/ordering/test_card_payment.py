@@ -4,11 +4,11 @@ given back and the cart kept. A payment whose answer never came is settled by th
 confirmed if the gateway captured it, released otherwise."""
 
 import datetime
-import threading
+import functools
 
 import pytest
 from django.core import mail
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -28,6 +28,7 @@ from ordering.tasks import card_payments_settle
 from segments.models import Segment
 from segments.resolver import resolve
 from territories.lookup import region_for_area
+from tests.concurrency import race
 from tests.factories import MembershipFactory, SegmentMembershipFactory, UserFactory
 from tests.territories.conftest import distributor, grant
 
@@ -206,26 +207,11 @@ def test_two_buyers_racing_for_the_last_unit_with_a_slow_gateway(requires_postgr
         buyer = resolve(user)
         cart_add(buyer=buyer, product_id=world.dressing.pk, quantity=1)
         buyers.append((buyer, checkout_review(buyer=buyer).price_token))
-    barrier = threading.Barrier(2)
-    outcomes, errors = [], []
-
-    def run(pair):
-        try:
-            barrier.wait()
-            outcomes.append(checkout_retail(buyer=pair[0], address=HOME, card_number=SLOW_CARD,
-                                            expected_token=pair[1]).state)
-        except OrderError as error:
-            outcomes.append(error.code)
-        except Exception as error:
-            errors.append(repr(error))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(pair,)) for pair in buyers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes, errors = race([
+        functools.partial(lambda buyer, token: checkout_retail(
+            buyer=buyer, address=HOME, card_number=SLOW_CARD, expected_token=token).state, *pair)
+        for pair in buyers
+    ])
 
     assert errors == []
     assert sorted(outcomes) == ["allocated", "out_of_stock"]

@@ -1,19 +1,18 @@
 """Races on PostgreSQL: checkouts for the last units never oversell; approvals against one cost
 centre never commit more than its budget."""
 
-import threading
+import functools
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from accounts.models import Budget
-from ordering.errors import OrderError
 from ordering.models import Order, OrderLine, Stock
 from ordering.services.approvals import order_approve
 from ordering.services.carts import cart_add
 from ordering.services.checkout import DeliveryAddress, checkout_retail, checkout_review
 from segments.resolver import resolve
+from tests.concurrency import race
 from tests.factories import SegmentMembershipFactory, UserFactory
 
 from .builders import make_order
@@ -24,26 +23,7 @@ RACERS = 50
 
 
 def _race(work, arguments):
-    barrier = threading.Barrier(len(arguments))
-    outcomes, errors = [], []
-
-    def run(argument):
-        try:
-            barrier.wait()
-            outcomes.append(work(argument))
-        except OrderError as error:
-            outcomes.append(error.code)
-        except Exception as error:  # a deadlock or any other failure fails the test below
-            errors.append(repr(error))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(a,)) for a in arguments]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes, errors
+    return race([functools.partial(work, argument) for argument in arguments])
 
 
 def test_fifty_checkouts_for_the_last_ten_units_sell_exactly_ten(requires_postgres):

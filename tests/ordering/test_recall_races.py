@@ -3,49 +3,20 @@ PostgreSQL, with real threads, no held line ends with stock, no approval slips p
 nobody deadlocks."""
 
 import datetime
-import threading
-import time
 
 import pytest
-from django.db import connection
 
-from ordering.errors import OrderError
 from ordering.models import Order, OrderLine, Stock
 from ordering.services.allocation import allocation_run
 from ordering.services.approvals import order_approve, order_cancel
 from ordering.services.recalls import recall_raise
+from tests.concurrency import race
 from tests.factories import UserFactory
 
 from .builders import make_order
 from .conftest import build_world
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _race(jobs, *, stagger=0.0):
-    """Run the jobs in threads released together; job i starts `i * stagger` seconds later, so
-    the later ones land before, during and after the first one's transaction."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes, errors = [], []
-
-    def run(position, job):
-        try:
-            barrier.wait()
-            time.sleep(position * stagger)
-            outcomes.append(job())
-        except OrderError as error:
-            outcomes.append(error.code)
-        except Exception as error:  # a deadlock or any other failure fails the test below
-            errors.append(repr(error))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes, errors
 
 
 @pytest.mark.parametrize(("recall_at", "stagger"), [(0, 0.1), (0, 0.02), (4, 0.05), (8, 0.02)])
@@ -73,7 +44,7 @@ def test_a_recall_racing_approvals_cancellations_and_allocation_leaves_no_stock_
     jobs += [lambda o=o: order_cancel(order=o, actor_buyer=buyer) for o in cancelling]
     jobs += [lambda: allocation_run(product_id=world.dressing.pk) for _ in range(2)]
     jobs.insert(recall_at, recall)
-    outcomes, errors = _race(jobs, stagger=stagger)
+    outcomes, errors = race(jobs, stagger=stagger)
 
     assert errors == []
     open_lines = OrderLine.objects.filter(order__in=waiting + short)
