@@ -1,5 +1,5 @@
 """The API reads JSON request bodies only (a form or multipart body is a 415). A body larger than
-DATA_UPLOAD_MAX_MEMORY_SIZE is a 413, and one nested too deeply to decode is a 400."""
+settings.API_MAX_BODY_BYTES is a 413, and one nested too deeply to decode is a 400."""
 
 import io
 
@@ -26,7 +26,7 @@ def _read_at_most(stream, limit: int | None) -> bytes:
 
 class ApiJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        body = _read_at_most(stream, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        body = _read_at_most(stream, settings.API_MAX_BODY_BYTES)
         try:
             return super().parse(io.BytesIO(body), media_type, parser_context)
         except RecursionError:

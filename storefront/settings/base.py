@@ -256,6 +256,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "storefront.api.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
 }
+# The largest request body the API reads (a 413 above it): room for the largest price-list upsert.
+API_MAX_BODY_BYTES = 10 * 1024 * 1024
 SPECTACULAR_SETTINGS = {
     "TITLE": "Storefront API",
     "DESCRIPTION": "Catalogue, prices and orders per account for ERP integrations (docs/api.md).",

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from ordering.models import Order, OrderState
+from pricing.api import MAX_UPSERT_ITEMS
 from tests.api.conftest import session_client
 from tests.api.test_orders import client_for, fulfilment_client
 from tests.factories import UserFactory
@@ -103,7 +104,7 @@ def test_a_form_body_is_a_415_and_places_nothing(world, content_type, body):
 
 @pytest.mark.django_db
 def test_a_json_body_over_the_upload_limit_is_a_413(world, settings):
-    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    settings.API_MAX_BODY_BYTES = 1000
     body = json.dumps({"lines": [], "po_number": "x" * 2000})
 
     response = client_for(world, "buyer").generic("POST", "/api/v1/orders/", body,
@@ -112,6 +113,16 @@ def test_a_json_body_over_the_upload_limit_is_a_413(world, settings):
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "too_large"
     assert not Order.objects.exists()
+
+
+def test_the_largest_price_list_upsert_fits_the_body_limit(settings):
+    row = {"sku": "X" * 32, "unit_price": "-99999999.9999", "min_quantity": 2**31 - 1,
+           "min_order_qty": 2**31 - 1, "max_order_qty": 2**31 - 1, "order_multiple": 2**31 - 1,
+           "currency": "GBP"}
+
+    body = json.dumps({"items": [row] * MAX_UPSERT_ITEMS}, indent=4)
+
+    assert len(body.encode()) < settings.API_MAX_BODY_BYTES
 
 
 @pytest.mark.django_db
@@ -167,11 +178,13 @@ def test_the_schema_offers_json_request_bodies_only(tmp_path):
     call_command("spectacular", "--file", tmp_path / "api.yaml")
     schema = yaml.safe_load((tmp_path / "api.yaml").read_text())
 
-    media = {
-        content_type
+    with_body = [
+        operation
         for operations in schema["paths"].values()
         for operation in operations.values()
-        if isinstance(operation, dict)
-        for content_type in operation.get("requestBody", {}).get("content", {})
-    }
+        if isinstance(operation, dict) and "requestBody" in operation
+    ]
+    media = {content_type for operation in with_body for content_type in
+             operation["requestBody"]["content"]}
     assert media == {"application/json"}
+    assert all({"413", "415"} <= set(operation["responses"]) for operation in with_body)
