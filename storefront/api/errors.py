@@ -8,6 +8,12 @@ Domain exceptions (a price rule, a quote state, a model's validation) become 422
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import (
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -73,6 +79,32 @@ def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
     return {prefix or "non_field_errors": [str(item) for item in items]}
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+    default_detail = "The request body is too large."
+
+
+class BadRequest(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "bad_request"
+    default_detail = "The request is malformed."
+
+
+def _suspicious(exc) -> exceptions.APIException | None:
+    """Django's refusals of a request it will not read (too large, too many fields or files)."""
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge()
+    if isinstance(exc, TooManyFieldsSent):
+        return BadRequest("The request has more fields (query or body) than the API takes.",
+                          code="too_many_fields")
+    if isinstance(exc, TooManyFilesSent):
+        return BadRequest("The request has more files than the API takes.", code="too_many_files")
+    if isinstance(exc, SuspiciousOperation):
+        return BadRequest()
+    return None
+
+
 def _domain(exc) -> exceptions.APIException | None:
     """Translate the domain exceptions of the services and rules into API exceptions."""
     if isinstance(exc, PricingError):
@@ -103,7 +135,7 @@ def _code(exc: exceptions.APIException) -> str:
 
 def api_exception_handler(exc, context):
     """DRF's exception handler, answering in the one error format (never an HTML page)."""
-    exc = _domain(exc) or exc
+    exc = _domain(exc) or _suspicious(exc) or exc
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, DjangoPermissionDenied):

@@ -48,15 +48,23 @@ def scope_granted(request, scope: str) -> bool:
     return request.buyer.can(permission)
 
 
+def _handles(view, method: str) -> bool:
+    name = method.lower()
+    return name in view.http_method_names and hasattr(view, name)
+
+
 class HasScope(permissions.BasePermission):
     """The caller is authenticated and holds the scope the view declares for this method; a
-    method the view declares no scope for is refused."""
+    method the view declares no scope for is refused. A method the view has no handler for is
+    let through to DRF, which answers 405 with `Allow` (an anonymous caller still gets 401)."""
 
     message = "This key or account may not do that."
 
     def has_permission(self, request, view):
         if not (request.user and request.user.is_authenticated):
             return False
+        if not _handles(view, request.method):
+            return True
         method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
         scope = getattr(view, "required_scopes", {}).get(method)
         return scope is not None and scope_granted(request, scope)

@@ -30,6 +30,12 @@ ERROR_STATUSES = {
     "429": "Too many requests for this key; retry after the `Retry-After` seconds.",
 }
 
+# Answers of an operation that reads a (JSON) request body.
+BODY_ERROR_STATUSES = {
+    "413": "The request body is larger than the API takes.",
+    "415": "The request body is not JSON (`Content-Type: application/json`).",
+}
+
 
 def add_error_responses(result, generator, request, public):
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
@@ -37,6 +43,9 @@ def add_error_responses(result, generator, request, public):
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
-            for code, description in ERROR_STATUSES.items():
+            statuses = dict(ERROR_STATUSES)
+            if "requestBody" in operation:
+                statuses.update(BODY_ERROR_STATUSES)
+            for code, description in statuses.items():
                 responses.setdefault(code, {"description": description, "content": reference})
     return result

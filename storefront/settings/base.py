@@ -251,9 +251,13 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["storefront.api.throttling.PerKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api": os.environ.get("API_RATE", "600/minute")},
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON bodies only: a form or multipart body is a 415, and the schema offers JSON alone.
+    "DEFAULT_PARSER_CLASSES": ["storefront.api.parsers.ApiJSONParser"],
     "EXCEPTION_HANDLER": "storefront.api.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
 }
+# The largest request body the API reads (a 413 above it): room for the largest price-list upsert.
+API_MAX_BODY_BYTES = 10 * 1024 * 1024
 SPECTACULAR_SETTINGS = {
     "TITLE": "Storefront API",
     "DESCRIPTION": "Catalogue, prices and orders per account for ERP integrations (docs/api.md).",
