@@ -16,6 +16,24 @@ def _clear_own_cache():
         cache.clear()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_shared_cache_flush():
+    """The test workers share one Redis database, each under its own key prefix: a test that
+    empties the whole database takes the other worker's warm cache with it."""
+    try:
+        from django_redis.cache import RedisCache
+    except ImportError:
+        yield
+        return
+
+    def refuse(self):
+        raise AssertionError("cache.clear() flushes every worker's keys: use delete_pattern('*')")
+
+    original, RedisCache.clear = RedisCache.clear, refuse
+    yield
+    RedisCache.clear = original
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     _clear_own_cache()
