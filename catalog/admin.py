@@ -8,6 +8,7 @@ from django.db import transaction
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.admin_history import HistoryAdmin
+from segments.models import refuse_computed
 
 from . import services
 from .models import Catalog, Category, Manufacturer, Product, RegulatoryStatus
@@ -116,6 +117,10 @@ class CatalogForm(forms.ModelForm):
         if both:
             names = ", ".join(sorted(p.sku for p in both))
             raise forms.ValidationError(f"Included and excluded at once: {names}.")
+        try:
+            refuse_computed(cleaned.get("segments") or (), "a catalogue")
+        except ValidationError as exc:
+            self.add_error("segments", exc.messages)
         return cleaned
 
 

@@ -31,6 +31,7 @@ from django.db.models.lookups import StartsWith
 from django.http import Http404
 from django.utils import timezone
 
+from segments.models import SegmentKind
 from segments.resolver import BuyerContext
 from territories.rules import territory_visibility_q
 
@@ -47,7 +48,7 @@ def buyer_catalogs(buyer: BuyerContext) -> QuerySet[Catalog]:
     of its ancestors (a catalogue for an ICS reaches its trusts)."""
     by_segment = CatalogSegment.objects.filter(
         segment__code__in=sorted(buyer.segments), segment__is_active=True
-    ).values("catalog_id")
+    ).exclude(segment__kind=SegmentKind.COMPUTED).values("catalog_id")
     by_organisation = CatalogOrganisation.objects.filter(
         organisation_id__in=list(buyer.organisation_path)
     ).values("catalog_id")

@@ -7,6 +7,8 @@ from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 
+from segments.models import refuse_computed
+
 from .models import (
     SELLABLE_STATUSES,
     Catalog,
@@ -100,6 +102,8 @@ def catalog_save(
 ) -> Catalog:
     """Create or update a catalogue; each assortment or assignment given replaces the current one
     (None leaves it as it is)."""
+    if segments is not None:
+        refuse_computed(list(segments), "a catalogue")
     catalog.full_clean()
     catalog.save()
     relations = {

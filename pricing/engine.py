@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from catalog.models import VatCategory
 from catalog.selectors import VISIBILITY_STAMP, visibility_stamp, visible_products
+from segments.models import SegmentKind
 from segments.resolver import BuyerContext
 
 from .models import (
@@ -241,6 +242,8 @@ def _applicable_lists(buyer: BuyerContext, today):
     reached = Q(Exists(
         PriceList.segments.through.objects.filter(
             pricelist_id=OuterRef("pk"), segment__code__in=sorted(buyer.segments)
+        ).filter(  # a computed segment reaches promotions only, never a segment price
+            ~Q(segment__kind=SegmentKind.COMPUTED) | Q(pricelist__kind=PriceListKind.PROMOTION)
         )
     ))
     if buyer.organisation_path:

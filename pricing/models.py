@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+from segments.models import refuse_computed
+
 
 class Currency(models.TextChoices):
     GBP = "GBP", "Pound sterling"
@@ -112,8 +114,11 @@ class PriceList(models.Model):
                 )
 
     def clean_assignments(self, *, segments, organisations, territories) -> None:
-        """Base and contract lists reach buyers by their kind, so they take no assignments."""
+        """Base and contract lists reach buyers by their kind, so they take no assignments; only a
+        promotion may target a computed segment."""
         if self.kind in ASSIGNED_KINDS:
+            if self.kind != PriceListKind.PROMOTION:
+                refuse_computed(segments, f"a {self.get_kind_display().lower()}")
             return
         if segments or organisations or territories:
             raise ValidationError(

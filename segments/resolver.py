@@ -20,9 +20,16 @@ from accounts.permissions import CONSUMER_PERMISSIONS, permissions_for_roles
 from territories.lookup import region_for_area
 from territories.postcodes import parse_postcode
 
-from .models import Audience, Segment, SegmentCondition, SegmentKind, SegmentMembership
+from .models import (
+    Audience,
+    ComputedMembership,
+    Segment,
+    SegmentCondition,
+    SegmentKind,
+    SegmentMembership,
+)
 from .rules import guest_matches, segment_q
-from .versioning import rules_version
+from .versioning import versions_for
 
 
 class Channel:
@@ -141,14 +148,24 @@ def _matching_rule_segments(model, pk: int, audience: str) -> set[str]:
 
 
 def _assigned_segments(*, organisation_id=None, user_id=None) -> set[str]:
-    members = SegmentMembership.objects.filter(
-        segment__is_active=True, segment__kind__in=[SegmentKind.STATIC, SegmentKind.COMPUTED]
+    """Static segments staff assigned, and computed segments the analysis wrote (one query)."""
+    assigned = SegmentMembership.objects.filter(
+        segment__is_active=True, segment__kind=SegmentKind.STATIC
+    )
+    computed = ComputedMembership.objects.filter(
+        segment__is_active=True, segment__kind=SegmentKind.COMPUTED
     )
     if organisation_id is not None:
-        members = members.filter(organisation_id=organisation_id)
+        assigned = assigned.filter(organisation_id=organisation_id)
+        computed = computed.filter(organisation_id=organisation_id)
     else:
-        members = members.filter(user_id=user_id)
-    return set(members.values_list("segment__code", flat=True))
+        assigned = assigned.filter(user_id=user_id)
+        computed = computed.filter(user_id=user_id)
+    return set(
+        assigned.values_list("segment__code", flat=True).union(
+            computed.values_list("segment__code", flat=True)
+        )
+    )
 
 
 def _guest_context() -> BuyerContext:
@@ -244,11 +261,11 @@ def resolve(user, *, organisation=None, site=None) -> BuyerContext:
     organisation_id = getattr(organisation, "pk", organisation)
     site_id = getattr(site, "pk", site)
     authenticated = user is not None and user.is_authenticated
-    version = rules_version()
+    version, own = versions_for(user.pk if authenticated else None)
     key = None
-    if version is not None:
+    if version is not None and own is not None:
         who = user.pk if authenticated else "guest"
-        key = f"buyer-context:{version}:{who}:{organisation_id}:{site_id}"
+        key = f"buyer-context:{version}:{own}:{who}:{organisation_id}:{site_id}"
         cached = cache.get(key)
         if cached is not None:
             return cached.with_user(user if authenticated else None)

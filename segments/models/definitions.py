@@ -17,6 +17,15 @@ class Audience(models.TextChoices):
     CONSUMERS = "consumers", "Retail consumers"
 
 
+class ComputedBasis(models.TextChoices):
+    RFM_GROUP = "rfm_group", "RFM group"
+    VALUE_TIER = "value_tier", "Value tier (revenue)"
+    MARGIN_TIER = "margin_tier", "Value tier (margin)"
+    LAPSED = "lapsed", "Lapsed (no order for longer than the buyer's own cadence allows)"
+    CLUSTER = "cluster", "Cluster"
+    PROPENSITY = "propensity", "Likely to order a category soon"
+
+
 class Segment(models.Model):
     code = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=120)
@@ -26,6 +35,15 @@ class Segment(models.Model):
     )
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
+    basis = models.CharField(
+        max_length=15, choices=ComputedBasis.choices, blank=True,
+        help_text="Computed segments only: which analysis fills it.",
+    )
+    basis_value = models.CharField(
+        max_length=100, blank=True,
+        help_text="Computed segments only: the RFM group or tier code, the cluster number, or "
+        "for propensity the category id and the least probability (\"12 0.5\").",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -33,6 +51,17 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+
+def refuse_computed(segments, what: str) -> None:
+    """Computed segments never grant a catalogue or a contract or segment price (those stay
+    assigned by staff): raise when `segments` holds one."""
+    computed = sorted(s.code for s in segments if s.kind == SegmentKind.COMPUTED)
+    if computed:
+        raise ValidationError(
+            f"{', '.join(computed)}: a computed segment cannot be given {what}; computed segments "
+            "drive promotions, content, recommendations, service levels and reports only."
+        )
 
 
 class ConditionField(models.TextChoices):
@@ -150,6 +179,8 @@ class SegmentMembership(models.Model):
             return
         if self.segment.kind == SegmentKind.RULE:
             raise ValidationError("Rule segments take their members from their conditions.")
+        if self.segment.kind == SegmentKind.COMPUTED:
+            raise ValidationError("Computed segments take their members from the analysis.")
         if self.segment.audience == Audience.ORGANISATIONS and self.user_id:
             raise ValidationError({"user": "This segment holds organisations, not consumers."})
         if self.segment.audience == Audience.CONSUMERS and self.organisation_id:

@@ -1,0 +1,36 @@
+"""Segments: named groups of buyers, and the behavioural facts and analyses that fill the
+computed ones."""
+
+from .analysis import (
+    BuyerCategoryFacts,
+    BuyerFacts,
+    Cluster,
+    ComputedMembership,
+    MovementDirection,
+    PropensityModel,
+    PropensityScore,
+    RfmGroup,
+    RunStatus,
+    SegmentMovement,
+    SegmentRun,
+    ValueTier,
+)
+from .definitions import (
+    CONSUMER_FIELDS,
+    Audience,
+    ComputedBasis,
+    ConditionField,
+    Operator,
+    Segment,
+    SegmentCondition,
+    SegmentKind,
+    SegmentMembership,
+    refuse_computed,
+)
+
+__all__ = [
+    "CONSUMER_FIELDS", "Audience", "ComputedBasis", "BuyerCategoryFacts", "BuyerFacts", "Cluster",
+    "ComputedMembership", "ConditionField", "MovementDirection", "Operator", "PropensityModel",
+    "PropensityScore", "RfmGroup", "RunStatus", "Segment", "SegmentCondition", "SegmentKind",
+    "SegmentMembership", "SegmentMovement", "SegmentRun", "ValueTier", "refuse_computed",
+]
