@@ -1,4 +1,5 @@
-# Everyday commands. `make run` needs nothing but Python 3.11: SQLite, local-memory cache, eager tasks.
+# Everyday commands. `make run` needs nothing but Python 3.11: SQLite, local-memory cache, eager tasks
+# and the scheduled jobs in-process.
 # `make test` and `make lint` use whatever DATABASE_URL / REDIS_URL the environment sets.
 
 PYTHON ?= python3.11
@@ -35,7 +36,7 @@ demo: install
 	$(EMBEDDED) $(BIN)/python manage.py load_demo
 
 run: demo
-	$(EMBEDDED) $(BIN)/python manage.py runserver $(HOST_PORT)
+	$(EMBEDDED) $(BIN)/python manage.py run_embedded $(HOST_PORT)
 
 demo-reset: install
 	rm -f $(SQLITE_DB)

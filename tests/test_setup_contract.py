@@ -128,7 +128,7 @@ def test_make_test_runs_the_suite_in_parallel_and_run_serves_the_demo_on_loopbac
     assert "pytest -n auto" in test
     assert "manage.py migrate" in run
     assert "manage.py load_demo" in run
-    assert "runserver 127.0.0.1:8000" in run
+    assert "run_embedded 127.0.0.1:8000" in run
     assert "rm -f db.sqlite3" in reset
     assert "manage.py load_demo" in reset
 
