@@ -65,15 +65,25 @@ def segment_q(segment: Segment, conditions: list[SegmentCondition] | None = None
     return q
 
 
-def rule_segment_members(segment: Segment) -> QuerySet:
-    """Organisations (or consumers) that match a rule segment now."""
-    if segment.audience == Audience.ORGANISATIONS:
-        return Organisation.objects.filter(is_active=True).filter(segment_q(segment))
+def organisation_buyers() -> QuerySet:
+    """Every organisation that buys: the active ones."""
+    return Organisation.objects.filter(is_active=True)
+
+
+def consumer_buyers() -> QuerySet:
+    """Every retail consumer: an active user with no active membership of an active
+    organisation."""
     with_organisation = Membership.objects.filter(
         user=OuterRef("pk"), is_active=True, organisation__is_active=True
     )
-    consumers = User.objects.filter(is_active=True).exclude(Exists(with_organisation))
-    return consumers.filter(segment_q(segment))
+    return User.objects.filter(is_active=True).exclude(Exists(with_organisation))
+
+
+def rule_segment_members(segment: Segment) -> QuerySet:
+    """Organisations (or consumers) that match a rule segment now."""
+    if segment.audience == Audience.ORGANISATIONS:
+        return organisation_buyers().filter(segment_q(segment))
+    return consumer_buyers().filter(segment_q(segment))
 
 
 def guest_matches(conditions: list[SegmentCondition]) -> bool:
