@@ -38,6 +38,9 @@ CURRENCY = "GBP"
 # `updated_at`: an incremental refresh looks this far behind the last one to catch them.
 OVERLAP = datetime.timedelta(minutes=5)
 
+# The aggregates of a full refresh hash every buyer at once: room for them in memory.
+WORK_MEM = "128MB"
+
 _TARGETS = {"organisations": "segment_facts_organisations", "consumers": "segment_facts_users"}
 
 
@@ -78,19 +81,7 @@ def _tables() -> dict[str, str]:
     }
 
 
-def _audiences() -> dict[str, dict[str, str]]:
-    """Per audience: the temporary table of target ids, the facts column naming the buyer, the
-    order column naming it, and which orders belong to the audience."""
-    return {
-        "organisations": {
-            "target": _TARGETS["organisations"], "column": "organisation_id",
-            "key": "o.organisation_id", "only": "o.organisation_id IS NOT NULL",
-        },
-        "consumers": {
-            "target": _TARGETS["consumers"], "column": "user_id",
-            "key": "o.placed_by_id", "only": "o.organisation_id IS NULL",
-        },
-    }
+_ORDERS = "segment_facts_orders"
 
 
 def _params(now: datetime.datetime) -> dict:
@@ -103,15 +94,6 @@ def _params(now: datetime.datetime) -> dict:
     }
     params.update({f"state_{i}": state for i, state in enumerate(COUNTED_STATES)})
     return params
-
-
-def _counted(audience: dict[str, str]) -> str:
-    """The WHERE clause of the counted orders of the target buyers of one audience."""
-    states = ", ".join(f"%(state_{i})s" for i in range(len(COUNTED_STATES)))
-    return (
-        f"o.state IN ({states}) AND o.currency = %(currency)s AND o.placed_at <= %(now)s "
-        f"AND {audience['only']}"
-    )
 
 
 def _days_between(later: str, earlier: str) -> str:
@@ -136,6 +118,22 @@ def _median_gap() -> str:
     )
 
 
+def _counted_orders_sql(tables: dict[str, str]) -> str:
+    """The counted orders of the target buyers, each with the buyer it counts for: the
+    organisation it names, or the consumer who placed it when it names none."""
+    states = ", ".join(f"%(state_{i})s" for i in range(len(COUNTED_STATES)))
+    return f"""
+        INSERT INTO {_ORDERS} (order_id, organisation_id, user_id, placed_at, total_net)
+        SELECT o.id, o.organisation_id,
+            CASE WHEN o.organisation_id IS NULL THEN o.placed_by_id END, o.placed_at, o.total_net
+        FROM {tables['order']} o
+        WHERE o.state IN ({states}) AND o.currency = %(currency)s AND o.placed_at <= %(now)s
+        AND (o.organisation_id IN (SELECT id FROM {_TARGETS['organisations']})
+             OR (o.organisation_id IS NULL
+                 AND o.placed_by_id IN (SELECT id FROM {_TARGETS['consumers']})))
+    """  # noqa: S608 -- names from model metadata, values as parameters
+
+
 _FACT_COLUMNS = (
     "first_order_at", "last_order_at", "orders_total", "orders_12m", "revenue_12m", "margin_12m",
     "revenue_last_6m", "revenue_prior_6m", "average_order_value", "cadence_days", "trend",
@@ -143,15 +141,15 @@ _FACT_COLUMNS = (
 )
 
 
-def _upsert_facts_sql(audience: dict[str, str], tables: dict[str, str]) -> str:
-    column = audience["column"]
+def _upsert_facts_sql(column: str, target: str, tables: dict[str, str]) -> str:
+    """Insert or update the facts of the target buyers of one audience (`column` names the
+    buyer); the scores later phases write on the same rows stay."""
     other = "user_id" if column == "organisation_id" else "organisation_id"
     updates = ", ".join(f"{name} = excluded.{name}" for name in _FACT_COLUMNS)
     return f"""
         WITH counted AS (
-            SELECT {audience['key']} AS buyer_id, o.placed_at, o.total_net
-            FROM {tables['order']} o JOIN {audience['target']} t ON t.id = {audience['key']}
-            WHERE {_counted(audience)}
+            SELECT {column} AS buyer_id, placed_at, total_net FROM {_ORDERS}
+            WHERE {column} IS NOT NULL
         ), gaps AS (
             SELECT buyer_id, {_days_between('placed_at', 'previous')} AS gap FROM (
                 SELECT buyer_id, placed_at,
@@ -181,7 +179,7 @@ def _upsert_facts_sql(audience: dict[str, str], tables: dict[str, str]) -> str:
             c.days,
             CASE WHEN a.revenue_prior > 0 THEN a.revenue_last * 1.0 / a.revenue_prior - 1 END,
             %(now)s, '', '', '', FALSE
-        FROM {audience['target']} t
+        FROM {target} t
         LEFT JOIN totals a ON a.buyer_id = t.id
         LEFT JOIN cadence c ON c.buyer_id = t.id
         WHERE TRUE
@@ -189,29 +187,45 @@ def _upsert_facts_sql(audience: dict[str, str], tables: dict[str, str]) -> str:
     """  # noqa: S608 -- names from model metadata, values as parameters
 
 
-def _insert_categories_sql(audience: dict[str, str], tables: dict[str, str]) -> str:
-    """Per buyer and category: first aggregate each order's lines of a category, then the
-    orders; counting orders this way avoids a COUNT(DISTINCT) over every line."""
+def _insert_categories_sql(tables: dict[str, str]) -> str:
+    """Per buyer and category of both audiences, in one pass over the lines: first each order's
+    lines of a category, then its orders (so orders are counted without a COUNT(DISTINCT)),
+    then the buyer's facts row."""
     return f"""
         INSERT INTO {tables['categories']} (facts_id, category_id, first_bought_at,
             last_bought_at, orders_total, orders_12m, units_12m, revenue_12m)
-        SELECT facts_id, category_id, MIN(placed_at), MAX(placed_at), COUNT(*),
-            SUM(CASE WHEN placed_at > %(year_ago)s THEN 1 ELSE 0 END),
-            COALESCE(SUM(CASE WHEN placed_at > %(year_ago)s THEN units END), 0),
-            COALESCE(SUM(CASE WHEN placed_at > %(year_ago)s THEN net END), 0)
+        SELECT COALESCE(fo.id, fu.id), g.category_id, g.first_at, g.last_at, g.orders,
+            g.orders_12m, g.units_12m, g.revenue_12m
         FROM (
-            SELECT f.id AS facts_id, p.category_id, o.id AS order_id, o.placed_at,
-                SUM(l.quantity) AS units, SUM(l.line_net) AS net
-            FROM {tables['order']} o
-            JOIN {audience['target']} t ON t.id = {audience['key']}
-            JOIN {tables['facts']} f ON f.{audience['column']} = t.id
-            JOIN {tables['line']} l ON l.order_id = o.id
-            JOIN {tables['product']} p ON p.id = l.product_id
-            WHERE {_counted(audience)}
-            GROUP BY f.id, p.category_id, o.id, o.placed_at
-        ) per_order
-        GROUP BY facts_id, category_id
+            SELECT organisation_id, user_id, category_id, MIN(placed_at) AS first_at,
+                MAX(placed_at) AS last_at, COUNT(*) AS orders,
+                SUM(CASE WHEN placed_at > %(year_ago)s THEN 1 ELSE 0 END) AS orders_12m,
+                COALESCE(SUM(CASE WHEN placed_at > %(year_ago)s THEN units END), 0) AS units_12m,
+                COALESCE(SUM(CASE WHEN placed_at > %(year_ago)s THEN net END), 0) AS revenue_12m
+            FROM (
+                SELECT co.order_id, co.organisation_id, co.user_id, co.placed_at, p.category_id,
+                    SUM(l.quantity) AS units, SUM(l.line_net) AS net
+                FROM {_ORDERS} co
+                JOIN {tables['line']} l ON l.order_id = co.order_id
+                JOIN {tables['product']} p ON p.id = l.product_id
+                GROUP BY co.order_id, co.organisation_id, co.user_id, co.placed_at, p.category_id
+            ) per_order
+            GROUP BY organisation_id, user_id, category_id
+        ) g
+        LEFT JOIN {tables['facts']} fo ON fo.organisation_id = g.organisation_id
+        LEFT JOIN {tables['facts']} fu ON fu.user_id = g.user_id
     """  # noqa: S608
+
+
+def _temporary(cursor, table: str, columns: str) -> None:
+    cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {table} ({columns})")
+
+
+def _analyse(cursor, table: str) -> None:
+    # PostgreSQL never analyses temporary tables by itself: without it, it guesses their size.
+    if connection.vendor == "postgresql":
+        cursor.execute(f"ANALYZE {table}")
 
 
 def _fill_targets(cursor, *, full: bool) -> None:
@@ -237,24 +251,32 @@ def _fill_targets(cursor, *, full: bool) -> None:
         (_TARGETS["organisations"], organisations),
         (_TARGETS["consumers"], consumers),
     ):
-        cursor.execute(f"DROP TABLE IF EXISTS {table}")
-        cursor.execute(f"CREATE TEMPORARY TABLE {table} (id bigint PRIMARY KEY)")
+        _temporary(cursor, table, "id bigint PRIMARY KEY")
         sql, params = queryset.values("pk").query.sql_with_params()
         cursor.execute(f"INSERT INTO {table} (id) {sql}", params)
-        if connection.vendor == "postgresql":
-            cursor.execute(f"ANALYZE {table}")
+        _analyse(cursor, table)
+
+
+def _fill_orders(cursor, tables, params) -> None:
+    _temporary(
+        cursor, _ORDERS,
+        "order_id bigint PRIMARY KEY, organisation_id bigint, user_id bigint, "
+        "placed_at timestamp with time zone, total_net numeric(14, 2)",
+    )
+    cursor.execute(_counted_orders_sql(tables), params)
+    _analyse(cursor, _ORDERS)
 
 
 def _clear_categories(cursor, tables, *, full: bool) -> None:
     if full:
         cursor.execute(f"DELETE FROM {tables['categories']}")  # noqa: S608
         return
-    for audience in _audiences().values():
-        cursor.execute(
-            f"""DELETE FROM {tables['categories']} WHERE facts_id IN (
-                SELECT f.id FROM {tables['facts']} f
-                JOIN {audience['target']} t ON t.id = f.{audience['column']})"""  # noqa: S608
-        )
+    cursor.execute(
+        f"""DELETE FROM {tables['categories']} WHERE facts_id IN (
+            SELECT f.id FROM {tables['facts']} f
+            WHERE f.organisation_id IN (SELECT id FROM {_TARGETS['organisations']})
+               OR f.user_id IN (SELECT id FROM {_TARGETS['consumers']}))"""  # noqa: S608
+    )
 
 
 def _delete_former_buyers(cursor, tables) -> None:
@@ -280,18 +302,22 @@ def refresh_facts(*, full: bool, now: datetime.datetime | None = None) -> FactsR
     now = now or timezone.now()
     tables, params = _tables(), _params(now)
     with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
         _fill_targets(cursor, full=full)
+        _fill_orders(cursor, tables, params)
         _clear_categories(cursor, tables, full=full)
         if full:
             _delete_former_buyers(cursor, tables)
-        for audience in _audiences().values():
-            cursor.execute(_upsert_facts_sql(audience, tables), params)
-            cursor.execute(_insert_categories_sql(audience, tables), params)
+        for column, target in (("organisation_id", _TARGETS["organisations"]),
+                               ("user_id", _TARGETS["consumers"])):
+            cursor.execute(_upsert_facts_sql(column, target, tables), params)
+        cursor.execute(_insert_categories_sql(tables), params)
         result = FactsRefresh(
             organisation_ids=_ids(cursor, _TARGETS["organisations"]),
             user_ids=_ids(cursor, _TARGETS["consumers"]),
             buyers=BuyerFacts.objects.count(),
         )
-        for table in _TARGETS.values():
+        for table in (*_TARGETS.values(), _ORDERS):
             cursor.execute(f"DROP TABLE {table}")
     return result

@@ -30,7 +30,9 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 NOW = timezone.now()
-BELOW = {"urology": {"urology", "catheters"}, "catheters": {"catheters"}, "dressings": {"dressings"}}
+BELOW = {
+    "urology": {"urology", "catheters"}, "catheters": {"catheters"}, "dressings": {"dressings"},
+}
 
 # name: (days since the last order or None, orders in total, in 12 months, revenue 12 months,
 #        {category: days since last bought}); "D" has no facts row at all.
