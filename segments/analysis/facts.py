@@ -15,8 +15,9 @@ rows (RFM, tiers, cluster) are left as they are.
 
 Margin stays empty: neither the catalogue nor pricing holds a cost price.
 
-Every statement is set-based (INSERT … SELECT with an upsert, one per audience), so the cost
-grows with the orders read, never with a query per buyer.
+A refresh is a fixed number of set-based statements, whatever the number of buyers: temporary
+tables of the buyers to write and of their counted orders, an INSERT … SELECT upsert of the facts
+per audience, and one INSERT … SELECT of the category facts of both.
 """
 
 import calendar

@@ -219,6 +219,7 @@ def test_incremental_drops_an_order_cancelled_after_it_was_counted(world):
     assert (trust.orders_total, trust.orders_12m, trust.last_order_at) == (4, 2, at(2025, 12, 15))
     assert (trust.revenue_12m, trust.revenue_last_6m) == (Decimal("500.00"), Decimal("0.00"))
     assert trust.trend == pytest.approx(-1.0)
+    assert trust.cadence_days == pytest.approx(92)  # gaps 106, 92, 91: the middle one
     catheters = BuyerCategoryFacts.objects.get(
         facts__organisation=world["trust"], category=world["catheters"]
     )
