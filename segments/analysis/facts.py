@@ -83,6 +83,7 @@ def _tables() -> dict[str, str]:
 
 
 _ORDERS = "segment_facts_orders"
+_CATEGORIES = "segment_facts_categories"
 
 
 def _params(now: datetime.datetime) -> dict:
@@ -188,13 +189,18 @@ def _upsert_facts_sql(column: str, target: str, tables: dict[str, str]) -> str:
     """  # noqa: S608 -- names from model metadata, values as parameters
 
 
-def _insert_categories_sql(tables: dict[str, str]) -> str:
+_CATEGORY_COLUMNS = (
+    "facts_id", "category_id", "first_bought_at", "last_bought_at", "orders_total", "orders_12m",
+    "units_12m", "revenue_12m",
+)
+
+
+def _categories_sql(tables: dict[str, str]) -> str:
     """Per buyer and category of both audiences, in one pass over the lines: first each order's
     lines of a category, then its orders (so orders are counted without a COUNT(DISTINCT)),
     then the buyer's facts row."""
     return f"""
-        INSERT INTO {tables['categories']} (facts_id, category_id, first_bought_at,
-            last_bought_at, orders_total, orders_12m, units_12m, revenue_12m)
+        INSERT INTO {_CATEGORIES} ({', '.join(_CATEGORY_COLUMNS)})
         SELECT COALESCE(fo.id, fu.id), g.category_id, g.first_at, g.last_at, g.orders,
             g.orders_12m, g.units_12m, g.revenue_12m
         FROM (
@@ -268,21 +274,43 @@ def _fill_orders(cursor, tables, params) -> None:
     _analyse(cursor, _ORDERS)
 
 
-def _clear_categories(cursor, tables, *, full: bool) -> None:
-    if full:
-        cursor.execute(f"DELETE FROM {tables['categories']}")  # noqa: S608
-        return
+def _write_categories(cursor, tables, params, *, full: bool) -> None:
+    """Bring the category facts of the written buyers (of every buyer when `full`) to the
+    computed ones, touching only the rows that differ: a repeated refresh rewrites little."""
+    _temporary(
+        cursor, _CATEGORIES,
+        "facts_id bigint, category_id bigint, first_bought_at timestamp with time zone, "
+        "last_bought_at timestamp with time zone, orders_total integer, orders_12m integer, "
+        "units_12m integer, revenue_12m numeric(14, 2), PRIMARY KEY (facts_id, category_id)",
+    )
+    cursor.execute(_categories_sql(tables), params)
+    _analyse(cursor, _CATEGORIES)
+    stored, same = tables["categories"], "c.facts_id = n.facts_id AND c.category_id = n.category_id"
+    written = "" if full else f"""AND c.facts_id IN (
+        SELECT f.id FROM {tables['facts']} f
+        WHERE f.organisation_id IN (SELECT id FROM {_TARGETS['organisations']})
+           OR f.user_id IN (SELECT id FROM {_TARGETS['consumers']}))"""  # noqa: S608
     cursor.execute(
-        f"""DELETE FROM {tables['categories']} WHERE facts_id IN (
-            SELECT f.id FROM {tables['facts']} f
-            WHERE f.organisation_id IN (SELECT id FROM {_TARGETS['organisations']})
-               OR f.user_id IN (SELECT id FROM {_TARGETS['consumers']}))"""  # noqa: S608
+        f"DELETE FROM {stored} AS c WHERE NOT EXISTS "  # noqa: S608
+        f"(SELECT 1 FROM {_CATEGORIES} n WHERE {same}) {written}"
+    )
+    differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    values = _CATEGORY_COLUMNS[2:]
+    cursor.execute(
+        f"UPDATE {stored} AS c SET {', '.join(f'{name} = n.{name}' for name in values)} "  # noqa: S608
+        f"FROM {_CATEGORIES} n WHERE {same} AND ("
+        + " OR ".join(f"c.{name} {differs} n.{name}" for name in values) + ")"
+    )
+    cursor.execute(
+        f"INSERT INTO {stored} ({', '.join(_CATEGORY_COLUMNS)}) "  # noqa: S608
+        f"SELECT {', '.join(f'n.{name}' for name in _CATEGORY_COLUMNS)} FROM {_CATEGORIES} n "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {stored} c WHERE {same})"
     )
 
 
 def _delete_former_buyers(cursor, tables) -> None:
-    """A full refresh keeps rows only for the buyers it wrote (their category rows were already
-    cleared)."""
+    """A full refresh keeps rows only for the buyers it wrote (the category rows of the others
+    are gone: no computed row matched them)."""
     cursor.execute(
         f"""DELETE FROM {tables['facts']} WHERE
             (organisation_id IS NOT NULL
@@ -307,18 +335,17 @@ def refresh_facts(*, full: bool, now: datetime.datetime | None = None) -> FactsR
             cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
         _fill_targets(cursor, full=full)
         _fill_orders(cursor, tables, params)
-        _clear_categories(cursor, tables, full=full)
-        if full:
-            _delete_former_buyers(cursor, tables)
         for column, target in (("organisation_id", _TARGETS["organisations"]),
                                ("user_id", _TARGETS["consumers"])):
             cursor.execute(_upsert_facts_sql(column, target, tables), params)
-        cursor.execute(_insert_categories_sql(tables), params)
+        _write_categories(cursor, tables, params, full=full)
+        if full:
+            _delete_former_buyers(cursor, tables)
         result = FactsRefresh(
             organisation_ids=_ids(cursor, _TARGETS["organisations"]),
             user_ids=_ids(cursor, _TARGETS["consumers"]),
             buyers=BuyerFacts.objects.count(),
         )
-        for table in (*_TARGETS.values(), _ORDERS):
+        for table in (*_TARGETS.values(), _ORDERS, _CATEGORIES):
             cursor.execute(f"DROP TABLE {table}")
     return result

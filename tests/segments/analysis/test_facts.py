@@ -256,3 +256,15 @@ def test_the_statements_do_not_grow_with_the_buyers(world):
 
     assert _statements_of_a_full_refresh() == few
     assert BuyerFacts.objects.count() == 4 + 15
+
+
+def test_a_category_no_counted_order_holds_any_more_loses_its_row(world):
+    refresh_facts(full=True, now=NOW)
+    Order.objects.filter(placed_by=world["consumer"]).update(state="cancelled", updated_at=NOW)
+
+    refresh_facts(full=False, now=NOW + datetime.timedelta(hours=1))
+
+    consumer = _facts(user=world["consumer"])
+    assert (consumer.orders_total, consumer.last_order_at, consumer.cadence_days) == (0, None, None)
+    assert not BuyerCategoryFacts.objects.filter(facts=consumer).exists()
+    assert BuyerCategoryFacts.objects.filter(facts__organisation=world["trust"]).count() == 2
