@@ -17,7 +17,8 @@ Margin stays empty: neither the catalogue nor pricing holds a cost price.
 
 A refresh is a fixed number of set-based statements, whatever the number of buyers: temporary
 tables of the buyers to write and of their counted orders, an INSERT … SELECT upsert of the facts
-per audience, and one INSERT … SELECT of the category facts of both.
+per audience, and the category facts of both computed into a temporary table in one pass over the
+order lines, then deleted, updated or inserted where the stored rows differ.
 """
 
 import calendar
