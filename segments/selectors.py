@@ -5,21 +5,30 @@ evidence beside it — each condition of a rule segment with the buyer's actual 
 membership row that put the buyer in a static or computed segment.
 """
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
+from django.utils import timezone
 
 from accounts.models import Organisation, User, VerificationStatus
 from territories.models import Territory
 
 from .models import (
+    BEHAVIOUR_FIELDS,
+    CATEGORY_FIELDS,
     Audience,
+    BuyerCategoryFacts,
+    BuyerFacts,
     ConditionField,
     Segment,
     SegmentCondition,
     SegmentKind,
     SegmentMembership,
+    category_lookup,
 )
 
 
@@ -113,13 +122,89 @@ def _facts_for(buyer) -> tuple[str, dict[str, str], Q]:
     return Audience.CONSUMERS, _consumer_facts(user), Q(user_id=buyer.user_id, user__isnull=False)
 
 
-def _rule_explanation(segment: Segment, applies: bool, facts: dict[str, str]) -> SegmentExplanation:
+def _when(moment: datetime) -> str:
+    days = (timezone.now() - moment).days
+    return f"{timezone.localtime(moment):%Y-%m-%d}, {days} day{'' if days == 1 else 's'} ago"
+
+
+def _named_categories(segments) -> dict:
+    """The categories the category conditions of `segments` name, by slug and by id."""
+    lookup = Q(pk__in=[])
+    for segment in segments:
+        for condition in segment.conditions.all():
+            if condition.field in CATEGORY_FIELDS:
+                with contextlib.suppress(ValidationError):
+                    lookup |= category_lookup(condition.behaviour_value[0])
+    found = {}
+    if lookup != Q(pk__in=[]):
+        for category in apps.get_model("catalog", "Category").objects.filter(lookup):
+            found[str(category.pk)] = found[category.slug] = category
+    return found
+
+
+class _Behaviour:
+    """The buyer's stored purchase-history facts, read once (one query for the facts row, one
+    for the categories the segments name, one for what the buyer bought of them), and the fact
+    each behaviour condition was tested against."""
+
+    def __init__(self, own_rows: Q, segments):
+        self.row = BuyerFacts.objects.filter(own_rows).first()
+        self.categories = _named_categories(segments)
+        self.bought = []
+        if self.categories and self.row is not None:
+            self.bought = list(
+                BuyerCategoryFacts.objects.filter(facts=self.row)
+                .values_list("category__path", "last_bought_at")
+            )
+
+    def _last_order(self) -> str:
+        if not self.row.last_order_at:
+            return "never ordered"
+        return f"last order {_when(self.row.last_order_at)}"
+
+    def _category(self, reference: str) -> str:
+        category = self.categories.get(reference)
+        if category is None:
+            return f"no category \"{reference}\""
+        times = [when for path, when in self.bought if path.startswith(category.path)]
+        if not times:
+            return f"never bought in {category.name} or below"
+        return f"last bought in {category.name} or below {_when(max(times))}"
+
+    def fact(self, condition: SegmentCondition) -> str:
+        if self.row is None:
+            return "no purchase-history facts yet: taken as never ordered"
+        try:
+            value = condition.behaviour_value
+        except ValidationError:
+            return "the condition's value cannot be read: it matches nobody"
+        field, row = condition.field, self.row
+        if field in CATEGORY_FIELDS:
+            text = self._category(value[0])
+        elif field in {ConditionField.LAST_ORDER_OVER_DAYS, ConditionField.NEVER_ORDERED}:
+            text = self._last_order()
+            if row.orders_total:
+                text += f", {row.orders_total} orders since {row.first_order_at:%Y-%m-%d}"
+        elif field == ConditionField.REVENUE_12M_BAND:
+            text = f"£{row.revenue_12m:,} net in the trailing 12 months"
+        else:
+            text = f"{row.orders_12m} orders in the trailing 12 months"
+        return f"{text} (facts of {timezone.localtime(row.computed_at):%Y-%m-%d %H:%M})"
+
+
+def _rule_explanation(
+    segment: Segment, applies: bool, facts: dict[str, str], behaviour: "_Behaviour | None"
+) -> SegmentExplanation:
     evidence = tuple(
         ConditionEvidence(
             field=condition.get_field_display(),
             operator=condition.get_operator_display(),
             value=condition.value,
-            fact=facts.get(condition.field, "does not apply to this kind of buyer"),
+            fact=(
+                behaviour.fact(condition)
+                if behaviour is not None and condition.field in BEHAVIOUR_FIELDS
+                else facts.get(condition.field, "does not apply to this kind of buyer")
+            ),
         )
         for condition in segment.conditions.all()
     )
@@ -173,11 +258,14 @@ def segment_explanations(*, buyer) -> list[SegmentExplanation]:
     members = {
         m.segment_id: m for m in SegmentMembership.objects.filter(own_rows, segment__in=segments)
     }
+    behaviour = None
+    if any(c.field in BEHAVIOUR_FIELDS for s in segments for c in s.conditions.all()):
+        behaviour = _Behaviour(own_rows, segments)
     explanations = []
     for segment in segments:
         applies = segment.code in buyer.segments
         if segment.kind == SegmentKind.RULE:
-            explanations.append(_rule_explanation(segment, applies, facts))
+            explanations.append(_rule_explanation(segment, applies, facts, behaviour))
         else:
             explanations.append(_assigned_explanation(segment, applies, members.get(segment.pk)))
     return sorted(explanations, key=lambda e: (not e.applies, e.code))

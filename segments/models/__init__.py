@@ -16,6 +16,8 @@ from .analysis import (
     ValueTier,
 )
 from .definitions import (
+    BEHAVIOUR_FIELDS,
+    CATEGORY_FIELDS,
     CONSUMER_FIELDS,
     Audience,
     ComputedBasis,
@@ -25,12 +27,15 @@ from .definitions import (
     SegmentCondition,
     SegmentKind,
     SegmentMembership,
+    category_lookup,
+    parse_behaviour_value,
     refuse_computed,
 )
 
 __all__ = [
-    "CONSUMER_FIELDS", "Audience", "ComputedBasis", "BuyerCategoryFacts", "BuyerFacts", "Cluster",
-    "ComputedMembership", "ConditionField", "MovementDirection", "Operator", "PropensityModel",
-    "PropensityScore", "RfmGroup", "RunStatus", "Segment", "SegmentCondition", "SegmentKind",
-    "SegmentMembership", "SegmentMovement", "SegmentRun", "ValueTier", "refuse_computed",
+    "BEHAVIOUR_FIELDS", "CATEGORY_FIELDS", "CONSUMER_FIELDS", "Audience", "ComputedBasis",
+    "BuyerCategoryFacts", "BuyerFacts", "Cluster", "ComputedMembership", "ConditionField",
+    "MovementDirection", "Operator", "PropensityModel", "PropensityScore", "RfmGroup", "RunStatus",
+    "Segment", "SegmentCondition", "SegmentKind", "SegmentMembership", "SegmentMovement",
+    "SegmentRun", "ValueTier", "category_lookup", "parse_behaviour_value", "refuse_computed",
 ]

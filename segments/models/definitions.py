@@ -1,5 +1,9 @@
 """Segments: named groups of buyers that catalogues, price lists and workflows are assigned to."""
 
+import re
+from decimal import Decimal
+
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -73,9 +77,106 @@ class ConditionField(models.TextChoices):
     POSTCODE_AREA = "postcode_area", "Postcode area"
     PARENT = "parent", "Within organisation (id of a parent or higher ancestor)"
     PROFESSIONAL = "professional", "Verified professional (true / false)"
+    LAST_ORDER_OVER_DAYS = (
+        "last_order_over_days",
+        "Last order more than N days ago (N; a buyer who never ordered matches too)",
+    )
+    NEVER_ORDERED = "never_ordered", "Never ordered (true / false)"
+    REVENUE_12M_BAND = (
+        "revenue_12m_band",
+        "Net revenue in the trailing 12 months, GBP (\"1000-5000\": from 1000 up to but not "
+        "including 5000; \"5000-\": 5000 or more)",
+    )
+    ORDERS_12M_AT_LEAST = "orders_12m_at_least", "Orders in the trailing 12 months: at least N"
+    ORDERS_12M_AT_MOST = "orders_12m_at_most", "Orders in the trailing 12 months: at most N"
+    BOUGHT_CATEGORY_DAYS = (
+        "bought_category_days",
+        "Bought in a category or below it within N days (the category's slug or id, then N: "
+        "\"wound-care 90\")",
+    )
+    NOT_BOUGHT_CATEGORY = (
+        "not_bought_category",
+        "Never bought in a category or below it (the category's slug or id)",
+    )
 
 
-CONSUMER_FIELDS = {ConditionField.REGION, ConditionField.POSTCODE_AREA, ConditionField.PROFESSIONAL}
+BEHAVIOUR_FIELDS = {
+    ConditionField.LAST_ORDER_OVER_DAYS,
+    ConditionField.NEVER_ORDERED,
+    ConditionField.REVENUE_12M_BAND,
+    ConditionField.ORDERS_12M_AT_LEAST,
+    ConditionField.ORDERS_12M_AT_MOST,
+    ConditionField.BOUGHT_CATEGORY_DAYS,
+    ConditionField.NOT_BOUGHT_CATEGORY,
+}
+CONSUMER_FIELDS = {
+    ConditionField.REGION, ConditionField.POSTCODE_AREA, ConditionField.PROFESSIONAL,
+    *BEHAVIOUR_FIELDS,
+}
+CATEGORY_FIELDS = {ConditionField.BOUGHT_CATEGORY_DAYS, ConditionField.NOT_BOUGHT_CATEGORY}
+
+_WHOLE = re.compile(r"[0-9]+")
+_AMOUNT = r"[0-9]+(?:\.[0-9]{1,2})?"
+_BAND = re.compile(rf"({_AMOUNT})-({_AMOUNT})?")
+_CATEGORY = re.compile(r"[-a-zA-Z0-9_]+")
+
+
+def _positive(text: str, what: str) -> int:
+    if not _WHOLE.fullmatch(text) or int(text) <= 0:
+        raise ValidationError({"value": f"Write {what} as a whole number above 0."})
+    return int(text)
+
+
+def _band(text: str) -> tuple[Decimal, Decimal | None]:
+    match = _BAND.fullmatch(text.replace(" ", ""))
+    if match is None:
+        raise ValidationError(
+            {"value": "Write a band in GBP as \"1000-5000\", or \"5000-\" for 5000 or more."}
+        )
+    low = Decimal(match[1])
+    high = Decimal(match[2]) if match[2] else None
+    if high is not None and high <= low:
+        raise ValidationError({"value": "The upper end of the band must be above the lower."})
+    return low, high
+
+
+def _category(text: str) -> str:
+    if not _CATEGORY.fullmatch(text):
+        raise ValidationError({"value": "Write the category's slug or id."})
+    return text
+
+
+def parse_behaviour_value(field: str, value: str):
+    """The typed value of a behaviour condition, read strictly; ValidationError at `value`
+    otherwise. Days and counts are whole numbers above 0, a band is (low, high or None),
+    "never ordered" a bool, a category condition (slug or id, days or None)."""
+    text = value.strip()
+    if field == ConditionField.NEVER_ORDERED:
+        if text.lower() not in {"true", "false"}:
+            raise ValidationError({"value": "Write true or false."})
+        return text.lower() == "true"
+    if field == ConditionField.REVENUE_12M_BAND:
+        return _band(text)
+    if field == ConditionField.LAST_ORDER_OVER_DAYS:
+        return _positive(text, "the number of days")
+    if field in {ConditionField.ORDERS_12M_AT_LEAST, ConditionField.ORDERS_12M_AT_MOST}:
+        return _positive(text, "the number of orders")
+    parts = text.split()
+    if field == ConditionField.BOUGHT_CATEGORY_DAYS:
+        if len(parts) != 2:
+            raise ValidationError(
+                {"value": "Write the category's slug or id, a space, then the days: "
+                 "\"wound-care 90\"."}
+            )
+        return _category(parts[0]), _positive(parts[1], "the number of days")
+    if len(parts) != 1:
+        raise ValidationError({"value": "Write one category's slug or id."})
+    return _category(parts[0]), None
+
+
+def category_lookup(reference: str) -> Q:
+    """The Q on catalog.Category that finds a category by id (digits) or slug."""
+    return Q(pk=int(reference)) if reference.isdigit() else Q(slug=reference)
 
 
 class Operator(models.TextChoices):
@@ -90,7 +191,12 @@ class SegmentCondition(models.Model):
     segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="conditions")
     field = models.CharField(max_length=20, choices=ConditionField.choices)
     operator = models.CharField(max_length=8, choices=Operator.choices, default=Operator.IS)
-    value = models.CharField(max_length=200)
+    value = models.CharField(
+        max_length=200,
+        help_text="Conditions on orders, revenue and categories read each buyer's "
+        "purchase-history facts as of the last facts refresh, not the orders themselves: an order "
+        "counts once a refresh has seen it. Buyers without facts count as never having ordered.",
+    )
 
     class Meta:
         ordering = ["segment", "id"]
@@ -104,15 +210,32 @@ class SegmentCondition(models.Model):
             return [v.strip() for v in self.value.split(",") if v.strip()]
         return [self.value.strip()]
 
+    @property
+    def behaviour_value(self):
+        """The typed value of a behaviour condition (see `parse_behaviour_value`)."""
+        return parse_behaviour_value(self.field, self.value)
+
+    def _clean_behaviour(self) -> None:
+        if self.operator == Operator.IN:
+            raise ValidationError({"operator": "Use \"is\" or \"is not\" with this condition."})
+        value = self.behaviour_value
+        if self.field in CATEGORY_FIELDS:
+            category = apps.get_model("catalog", "Category")
+            if not category.objects.filter(category_lookup(value[0])).exists():
+                raise ValidationError({"value": f"There is no category \"{value[0]}\"."})
+
     def clean(self):
         super().clean()
+        if self.field in BEHAVIOUR_FIELDS:
+            self._clean_behaviour()
         if self.segment_id is None:
             return
         if self.segment.kind != SegmentKind.RULE:
             raise ValidationError("Only rule segments have conditions.")
         if self.segment.audience == Audience.CONSUMERS and self.field not in CONSUMER_FIELDS:
             raise ValidationError(
-                {"field": "Consumer segments can use region, postcode area and professional only."}
+                {"field": "Consumer segments can use region, postcode area, professional and the "
+                 "conditions on orders only."}
             )
         if self.field == ConditionField.PROFESSIONAL and self.value.strip().lower() not in {
             "true",
