@@ -100,6 +100,9 @@ def score_buyers(*, now: datetime.datetime | None = None) -> ScoreResult:
     with transaction.atomic():
         sql, params = _scoring_update(now)
         with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # Five sorts of every row: in memory, not spilled to disk in small chunks.
+                cursor.execute("SET LOCAL work_mem = '64MB'")
             cursor.execute(sql, params)
             for organisation_id, user_id in cursor.fetchall():
                 if organisation_id is not None:
