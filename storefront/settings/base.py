@@ -278,6 +278,12 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# Behavioural segments (docs/segments.md): a buyer is lapsed once the days since its last order
+# pass this multiple of its own cadence (median days between orders); a buyer with a single
+# order is given the default cadence.
+SEGMENTS_LAPSE_MULTIPLE = float(os.environ.get("SEGMENTS_LAPSE_MULTIPLE", "2.0"))
+SEGMENTS_DEFAULT_CADENCE_DAYS = float(os.environ.get("SEGMENTS_DEFAULT_CADENCE_DAYS", "90"))
+
 EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
