@@ -14,13 +14,13 @@ from decimal import Decimal
 import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import DurationField, ExpressionWrapper, F, FloatField, Sum, Value
-from django.db.models.functions import Cast, StrIndex, Substr
+from django.db.models import FloatField, Func
+from django.db.models.functions import Cast
 from django.utils import timezone
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 from sklearn.cluster import KMeans, MiniBatchKMeans
-from sklearn.metrics import silhouette_score
+from threadpoolctl import threadpool_limits
 
 from accounts.models import OrganisationKind, SizeBand
 from catalog.models import Category
@@ -97,9 +97,46 @@ class FeatureSpace:
 
 # Reading ----------------------------------------------------------------------------------------
 
-def _top_level_categories() -> list[tuple[int, str]]:
-    roots = Category.objects.filter(parent__isnull=True).order_by("pk")
-    return list(roots.values_list("pk", "name"))
+class DaysBetween(Func):
+    """Days from the second datetime to the first, as a float, on PostgreSQL and SQLite."""
+
+    output_field = FloatField()
+    arity = 2
+    template = "CAST(EXTRACT(EPOCH FROM (%(expressions)s)) / 86400 AS double precision)"
+    arg_joiner = " - "
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="(julianday(%(expressions)s))",
+                           arg_joiner=") - julianday(", **extra)
+
+
+@dataclass
+class Categories:
+    """The top-level categories (the feature columns of the category mix) and, for every
+    category, the column of its top-level one: the first element of its path."""
+
+    roots: list[tuple[int, str]]
+    column_of: np.ndarray  # indexed by category id; -1 for none
+
+
+def _categories() -> Categories:
+    rows = list(Category.objects.order_by("pk").values_list("pk", "path", "name"))
+    roots = [(pk, name) for pk, path, name in rows if path.count(".") == 1]
+    column = {pk: i for i, (pk, _name) in enumerate(roots)}
+    column_of = np.full((rows[-1][0] + 1) if rows else 1, -1, dtype=np.int64)
+    for pk, path, _name in rows:
+        root = int(path.split(".", 1)[0] or 0)
+        column_of[pk] = column.get(root, -1)
+    return Categories(roots=roots, column_of=column_of)
+
+
+def _fetch(queryset) -> list[tuple]:
+    """The rows of a values_list queryset straight from the cursor: floats and strings as the
+    database gives them, without a Python object per value."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _buyer_filter(audience: str, prefix: str = "") -> dict:
@@ -108,15 +145,15 @@ def _buyer_filter(audience: str, prefix: str = "") -> dict:
 
 
 def _read_facts(audience: str) -> list[tuple]:
-    """One query: the feature columns of every buyer of the audience with at least one order."""
+    """One query: the feature columns of every buyer of the audience with at least one order.
+    Recency is counted to when the facts were computed, so the same facts give the same days."""
     columns = ["pk", "recency", "orders", "revenue", "aov", "cadence_days"]
     if audience == Audience.ORGANISATIONS:
         columns += ["organisation__kind", "organisation__size_band"]
-    return list(
+    return _fetch(
         BuyerFacts.objects.filter(**_buyer_filter(audience))
         .annotate(
-            recency=ExpressionWrapper(F("computed_at") - F("last_order_at"),
-                                      output_field=DurationField()),
+            recency=DaysBetween("computed_at", "last_order_at"),
             orders=Cast("orders_12m", FloatField()),
             revenue=Cast("revenue_12m", FloatField()),
             aov=Cast("average_order_value", FloatField()),
@@ -126,51 +163,48 @@ def _read_facts(audience: str) -> list[tuple]:
     )
 
 
-def _read_category_revenue(audience: str, facts_ids: np.ndarray, roots: list[tuple[int, str]]):
-    """One query: each buyer's 12-month revenue per top-level category (the first element of the
-    category's path), as a rows × categories matrix in the order of `roots`."""
-    path = "category__path"
-    rows = (
+def _read_category_revenue(audience: str, facts_ids: np.ndarray, categories: Categories):
+    """One query: each buyer's 12-month revenue per top-level category, as a rows × categories
+    matrix in the order of `categories.roots`."""
+    rows = _fetch(
         BuyerCategoryFacts.objects.filter(**_buyer_filter(audience, "facts__"), revenue_12m__gt=0)
-        .annotate(root=Substr(path, 1, StrIndex(path, Value(".")) - 1))
-        .values("facts_id", "root")
-        .annotate(revenue=Cast(Sum("revenue_12m"), FloatField()))
-        .values_list("facts_id", "root", "revenue")
+        .annotate(revenue=Cast("revenue_12m", FloatField()))
+        .values_list("facts_id", "category_id", "revenue")
     )
-    column = {pk: i for i, (pk, _name) in enumerate(roots)}
-    found = [(f, column[int(root)], revenue) for f, root, revenue in rows
-             if root and int(root) in column]
-    matrix = np.zeros((len(facts_ids), len(roots)), dtype=np.float64)
-    if found:
-        buyers, categories, revenue = (np.array(c) for c in zip(*found, strict=True))
-        at = np.minimum(np.searchsorted(facts_ids, buyers), len(facts_ids) - 1)
-        known = facts_ids[at] == buyers
-        np.add.at(matrix, (at[known], categories[known]), revenue[known])
+    matrix = np.zeros((len(facts_ids), len(categories.roots)), dtype=np.float64)
+    if not rows or not categories.roots:
+        return matrix
+    table = np.array(rows, dtype=np.float64)
+    buyers, category_ids = table[:, 0].astype(np.int64), table[:, 1].astype(np.int64)
+    revenue = table[:, 2]
+    known = category_ids < len(categories.column_of)
+    columns = np.where(known, categories.column_of[np.where(known, category_ids, 0)], -1)
+    at = np.minimum(np.searchsorted(facts_ids, buyers), len(facts_ids) - 1)
+    keep = (facts_ids[at] == buyers) & (columns >= 0)
+    np.add.at(matrix, (at[keep], columns[keep]), revenue[keep])
     return matrix
 
 
-def _read(audience: str, roots: list[tuple[int, str]]) -> AudienceData | None:
+def _read(audience: str, categories: Categories) -> AudienceData | None:
     rows = _read_facts(audience)
     if len(rows) < MIN_BUYERS:
         return None
     cols = list(zip(*rows, strict=True))
     ids = np.array(cols[0], dtype=np.int64)
-    revenue = np.array(cols[3], dtype=np.float64)
-    orders = np.array(cols[2], dtype=np.float64)
-    aov = np.array([np.nan if v is None else v for v in cols[4]], dtype=np.float64)
-    aov = np.where(np.isnan(aov), revenue / np.maximum(orders, 1), aov)
+    number = [np.array(c, dtype=np.float64) for c in cols[1:6]]  # None becomes NaN
+    recency, orders, revenue, aov, cadence = number
     data = AudienceData(
         audience=audience,
         facts_ids=ids,
         numbers={
-            "recency_days": np.array([max(d.total_seconds(), 0) / 86400 for d in cols[1]]),
+            "recency_days": np.maximum(np.nan_to_num(recency), 0),
             "orders_12m": orders,
             "revenue_12m": revenue,
-            "average_order_value": aov,
-            "cadence_days": np.array([np.nan if v is None else v for v in cols[5]], dtype=float),
+            "average_order_value": np.where(np.isnan(aov), revenue / np.maximum(orders, 1), aov),
+            "cadence_days": cadence,
         },
-        category_revenue=_read_category_revenue(audience, ids, roots),
-        categories=roots,
+        category_revenue=_read_category_revenue(audience, ids, categories),
+        categories=categories.roots,
     )
     if audience == Audience.ORGANISATIONS:
         data.kinds = np.array(cols[6], dtype=object)
@@ -216,32 +250,80 @@ def build_features(data: AudienceData) -> FeatureSpace:
 
 # Fitting ----------------------------------------------------------------------------------------
 
-def _model(k: int, rows: int, seed: int):
-    if rows > MINI_BATCH_ABOVE:
-        return MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=N_INIT, batch_size=4096)
-    return KMeans(n_clusters=k, random_state=seed, n_init=N_INIT)
+def _sample(rows: int, seed: int) -> np.ndarray:
+    if rows <= SILHOUETTE_SAMPLE:
+        return np.arange(rows)
+    return np.sort(np.random.default_rng(seed).choice(rows, SILHOUETTE_SAMPLE, replace=False))
+
+
+def _distances(rows: np.ndarray) -> np.ndarray:
+    """Euclidean distances between every two rows (float32: 100 MB at 5,000 rows)."""
+    squares = (rows * rows).sum(axis=1)
+    matrix = rows @ rows.T
+    matrix *= -2  # in place: no second 100 MB array
+    matrix += squares[:, None]
+    matrix += squares[None, :]
+    np.maximum(matrix, 0, out=matrix)
+    return np.sqrt(matrix, out=matrix)
+
+
+def silhouette(distances: np.ndarray, labels: np.ndarray) -> float:
+    """The mean silhouette coefficient (as sklearn.metrics.silhouette_score) from a distance
+    matrix that is computed once for every k: one product with the labels' one-hot matrix."""
+    found, labels = np.unique(labels, return_inverse=True)
+    everyone = np.arange(len(labels))
+    sums = distances @ np.eye(len(found), dtype=distances.dtype)[labels]
+    counts = np.bincount(labels).astype(np.float64)
+    own = counts[labels]
+    inside = sums[everyone, labels] / np.maximum(own - 1, 1)
+    between = sums / counts
+    between[everyone, labels] = np.inf
+    nearest = between.min(axis=1)
+    scores = (nearest - inside) / np.maximum(np.maximum(inside, nearest), 1e-12)
+    return float(np.where(own > 1, scores, 0).mean())
+
+
+def _kmeans(k: int, seed: int, init="k-means++", n_init=N_INIT):
+    return KMeans(n_clusters=k, random_state=seed, n_init=n_init, init=init)
+
+
+def _fit_all(features: np.ndarray, centres: np.ndarray, seed: int) -> np.ndarray:
+    """Labels of every row, starting from the centres found on the sample."""
+    k = len(centres)
+    if len(features) > MINI_BATCH_ABOVE:
+        model = MiniBatchKMeans(n_clusters=k, random_state=seed, init=centres, n_init=1,
+                                batch_size=4096)
+    else:
+        model = _kmeans(k, seed, init=centres, n_init=1)
+    return model.fit(features).labels_
 
 
 def choose_and_fit(features: np.ndarray, *, seed: int) -> np.ndarray | None:
     """Labels of the k (2..8, at most the number of distinct rows) with the best silhouette score
-    on a seeded sample; None when the rows do not make two groups."""
-    rows = len(features)
+    on a seeded sample of at most 5,000 rows; None when the rows do not make two groups. Each k is
+    fitted on the sample; the chosen one then on every row. One thread: k-means' OpenMP threads
+    spin against the database and the web processes on a small machine."""
     distinct = len(np.unique(features, axis=0))
-    sample = SILHOUETTE_SAMPLE if rows > SILHOUETTE_SAMPLE else None
+    sample = features[_sample(len(features), seed)]
     best = None
-    for k in K_CHOICES:
-        if k > distinct:
-            break
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            labels = _model(k, rows, seed).fit(features).labels_
-        try:
-            score = silhouette_score(features, labels, sample_size=sample, random_state=seed)
-        except ValueError:  # one label only (in the sample)
-            continue
-        if best is None or score > best[0]:
-            best = (score, labels)
-    return None if best is None else best[1]
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # fewer distinct points than clusters in a sample
+        distances = _distances(sample)
+        for k in K_CHOICES:
+            if k > distinct:
+                break
+            model = _kmeans(k, seed).fit(sample)
+            if len(np.unique(model.labels_)) < 2:
+                continue
+            score = silhouette(distances, model.labels_)
+            if best is None or score > best[0]:
+                best = (score, model)
+        del distances
+        if best is None:
+            return None
+        if len(sample) == len(features):
+            return best[1].labels_
+        return _fit_all(features, best[1].cluster_centers_, seed)
 
 
 def _numbered(labels: np.ndarray, raw: np.ndarray) -> np.ndarray:
@@ -377,30 +459,37 @@ def _carry_over(old: list[Cluster], new: list[Cluster], new_centroids, space) ->
     return [cluster for i, cluster in enumerate(old) if i not in matched]
 
 
+def _array_literal(values: np.ndarray) -> str:
+    """A PostgreSQL array literal of integers: much quicker to send than a list adapted item by
+    item."""
+    return "{" + ",".join(map(str, values.tolist())) + "}"
+
+
 def _write_assignments(audience: str, facts_ids: np.ndarray, cluster_ids: np.ndarray) -> None:
-    """Point every buyer of the audience at its new cluster (NULL for those not clustered), in a
-    fixed number of statements whatever the number of buyers."""
-    side = "organisation" if audience == Audience.ORGANISATIONS else "user"
-    BuyerFacts.objects.filter(**{f"{side}__isnull": False, "cluster__isnull": False}).update(
-        cluster=None
-    )
-    if not len(facts_ids):
-        return
+    """Point every clustered buyer at its new cluster, then every other buyer of the audience
+    still pointing at an old one at none: a fixed number of statements whatever the number of
+    buyers, and each row written once."""
     table = connection.ops.quote_name(BuyerFacts._meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"UPDATE {table} AS f SET cluster_id = v.cluster_id "  # noqa: S608
-                "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, cluster_id) WHERE f.id = v.id",
-                [facts_ids.tolist(), cluster_ids.tolist()],
-            )
-        else:
-            pairs = json.dumps(np.column_stack([facts_ids, cluster_ids]).tolist())
-            cursor.execute(
-                f"UPDATE {table} SET cluster_id = json_extract(v.value, '$[1]') "  # noqa: S608
-                f"FROM json_each(%s) AS v WHERE {table}.id = json_extract(v.value, '$[0]')",
-                [pairs],
-            )
+    if len(facts_ids):
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"UPDATE {table} AS f SET cluster_id = v.cluster_id "  # noqa: S608
+                    "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, cluster_id) "
+                    "WHERE f.id = v.id",
+                    [_array_literal(facts_ids), _array_literal(cluster_ids)],
+                )
+            else:
+                pairs = json.dumps(np.column_stack([facts_ids, cluster_ids]).tolist())
+                cursor.execute(
+                    f"UPDATE {table} SET cluster_id = json_extract(v.value, '$[1]') "  # noqa: S608
+                    f"FROM json_each(%s) AS v WHERE {table}.id = json_extract(v.value, '$[0]')",
+                    [pairs],
+                )
+    side = "organisation" if audience == Audience.ORGANISATIONS else "user"
+    BuyerFacts.objects.filter(**{f"{side}__isnull": False, "cluster__isnull": False}).exclude(
+        cluster_id__in=sorted(set(cluster_ids.tolist()))
+    ).update(cluster=None)
 
 
 def _follow_segments(new: list[Cluster], orphans: list[Cluster]) -> None:
@@ -418,8 +507,8 @@ def _follow_segments(new: list[Cluster], orphans: list[Cluster]) -> None:
         segment.save(update_fields=["basis_value", "is_active"])
 
 
-def _refit_audience(audience: str, roots, *, run, seed: int, now) -> list[Cluster]:
-    data = _read(audience, roots)
+def _refit_audience(audience: str, categories: Categories, *, run, seed: int, now) -> list[Cluster]:
+    data = _read(audience, categories)
     labels = None
     if data is not None:
         space = build_features(data)
@@ -449,12 +538,12 @@ def fit_clusters(*, run=None, seed: int = 7) -> list[Cluster]:
     """Cluster the buyers of both audiences afresh and point each buyer's facts at its cluster.
     The same facts and seed give the same clusters, numbers and names."""
     now = timezone.now()
-    roots = _top_level_categories()
+    categories = _categories()
     with transaction.atomic():
         return [
             cluster
             for audience in (Audience.ORGANISATIONS, Audience.CONSUMERS)
-            for cluster in _refit_audience(audience, roots, run=run, seed=seed, now=now)
+            for cluster in _refit_audience(audience, categories, run=run, seed=seed, now=now)
         ]
 
 

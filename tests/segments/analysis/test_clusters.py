@@ -7,13 +7,16 @@ import itertools
 import random
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from sklearn.metrics import silhouette_score
 
 from accounts.models import OrganisationKind, SizeBand
+from segments.analysis import clusters as clusters_module
 from segments.analysis.clusters import cadence_word, cluster_segment_create, fit_clusters
 from segments.models import Audience, BuyerFacts, Cluster, ComputedBasis, Segment, SegmentKind
 from tests.catalog.factories import CategoryFactory
@@ -136,10 +139,37 @@ def test_each_cluster_has_a_readable_name_and_profile(categories):
     assert Decimal(trusts["medians"]["revenue_12m"]) == (revenues[5] + revenues[6]) / 2
     orders = sorted(f.orders_12m for f in facts)
     assert trusts["medians"]["orders_12m"] == (orders[5] + orders[6]) / 2
+    days = sorted((f.computed_at - f.last_order_at).total_seconds() / 86400 for f in facts)
+    assert trusts["medians"]["recency_days"] == pytest.approx((days[5] + days[6]) / 2, abs=0.05)
     care_homes = clusters[3].profile
     assert [c["name"] for c in care_homes["top_categories"]] == [
         "Wound care", "Continence", "Mobility aids",
     ]
+
+
+def test_a_large_audience_is_fitted_on_a_sample_then_on_every_row(categories, monkeypatch):
+    monkeypatch.setattr(clusters_module, "SILHOUETTE_SAMPLE", 15)
+    monkeypatch.setattr(clusters_module, "MINI_BATCH_ABOVE", 20)
+    planted = _world(categories, {"trusts": 12, "clinics": 11, "care_homes": 10})
+
+    clusters = fit_clusters()
+
+    assert sorted(c.size for c in clusters) == [10, 11, 12]
+    assert _pairwise_agreement(planted, _assignments(planted)) == 1.0
+
+
+@pytest.mark.parametrize("labels", [
+    [0, 0, 0, 1, 1, 1, 2, 2, 2, 2],
+    [0, 1, 0, 1, 0, 1, 0, 1, 0, 1],
+    [3, 3, 3, 3, 3, 3, 3, 3, 3, 7],  # a cluster of one scores 0
+    [0, 0, 1, 1, 2, 2, 3, 3, 4, 5],
+])
+def test_the_silhouette_score_is_sklearns(labels):
+    rows = np.random.default_rng(4).normal(size=(10, 3)).astype(np.float32)
+
+    mine = clusters_module.silhouette(clusters_module._distances(rows), np.array(labels))
+
+    assert mine == pytest.approx(silhouette_score(rows.astype(np.float64), labels), abs=1e-4)
 
 
 @pytest.mark.parametrize(
