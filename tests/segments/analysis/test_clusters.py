@@ -10,6 +10,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -389,3 +390,27 @@ def test_the_changelist_lists_the_current_clusters_first(admin_client, fitted):
 
     shown = list(page.context["cl"].result_list)
     assert [c.is_current for c in shown] == [True] * 3 + [False] * 3
+
+
+def test_a_replaced_cluster_is_not_made_a_segment(fitted):
+    fit_clusters()
+    replaced = fitted[TRUSTS]
+
+    with pytest.raises(ValidationError, match="replaced by a later fit"):
+        cluster_segment_create(cluster=replaced)
+
+    assert not Segment.objects.exists()
+
+
+def test_staff_who_may_only_view_clusters_cannot_rename_one(client, fitted):
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_cluster"))
+    client.force_login(staff)
+    trusts = fitted[TRUSTS]
+
+    answer = client.post(reverse("admin:segments_cluster_change", args=[trusts.pk]),
+                         {"name": "Key trusts"})
+
+    assert answer.status_code == 403
+    trusts.refresh_from_db()
+    assert trusts.name == ""
