@@ -122,3 +122,6 @@ def render_buyer_explanations(request, users, *, admin_site, opts, organisation_
         "people": [_explain_person(user, organisation_shown) for user in users],
     }
     return TemplateResponse(request, "admin/accounts/user/explain_buyer.html", context)
+
+
+from . import admin_propensity  # noqa: E402, F401  (registers the propensity pages)

@@ -214,9 +214,15 @@ def snapshot_features(*, audience: str, as_of: datetime, level: str = "category"
         "as_of": connection.ops.adapt_datetimefield_value(as_of),
         "until": connection.ops.adapt_datetimefield_value(until),
     }
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The planner cannot estimate the aggregated CTEs (nor the buyer sample) and would
+            # join them in nested loops, quadratic in the buyers; hash joins are linear.
+            cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute(_feature_sql(audience=audience, level=level), params)
         rows = cursor.fetchall()
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_nestloop TO DEFAULT")
     return _snapshot(as_of, rows, labelled)
 
 

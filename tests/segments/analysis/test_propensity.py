@@ -20,6 +20,7 @@ from segments.analysis.propensity import (
     train_and_score,
 )
 from segments.models import Audience, PropensityModel, PropensityScore
+from tests.factories import OrganisationFactory, UserFactory
 from tests.factories.analysis_propensity import (
     OrderHistory,
     days_before,
@@ -316,3 +317,32 @@ def test_the_queries_of_training_and_scoring_do_not_grow_with_the_buyers(monkeyp
     large = _queries_of_a_used_training(monkeypatch, buyers=40)
 
     assert small == large
+
+
+# --- the admin -----------------------------------------------------------------------------
+
+def test_staff_read_the_holdout_figures_and_managers_see_only_their_buyers_scores(client):
+    manager = UserFactory(is_staff=True)
+    own, other = OrganisationFactory(account_manager=manager), OrganisationFactory()
+    dressing, *_ = propensity_catalogue()
+    model = PropensityModel.objects.create(
+        audience=Audience.ORGANISATIONS, algorithm="HistGradientBoostingClassifier",
+        trained_at=NOW, cutoff=NOW.date(), used=True, auc=0.81, baseline_auc=0.74,
+        verdict="AUC 0.81 against the cadence baseline's 0.74: used.",
+        calibration=calibration_table(np.array([0, 1]), np.array([0.05, 0.95])),
+        features=[{"name": "due_ratio", "meaning": "Days since divided by the usual gap."}],
+    )
+    for organisation in (own, other):
+        PropensityScore.objects.create(model=model, organisation=organisation,
+                                       category=dressing.category, probability=0.8)
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    page = client.get(f"/admin/segments/propensitymodel/{model.pk}/change/").content.decode()
+    listing = client.get("/admin/segments/propensitymodel/").content.decode()
+    assert "0.9–1.0" in page and "95.0%" in page and "due_ratio" in page
+    assert "the cadence baseline&#x27;s 0.74: used." in listing
+    assert client.get("/admin/segments/propensityscore/?likelihood=high").status_code == 200
+
+    client.force_login(manager)
+    scores = client.get("/admin/segments/propensityscore/").content.decode()
+    assert own.name in scores and other.name not in scores
