@@ -11,6 +11,7 @@ naive cadence baseline. Only a model that beats the baseline on that holdout wri
 # every value (dates, sample) is a bound parameter.
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -40,11 +41,11 @@ MARGIN = 0.01  # how far the model's AUC must pass the baseline's to be used
 CHANCE_FLOOR = 0.55  # and a model this close to a coin toss is never used
 KEEP_PREVIOUS_DAYS = 60  # a previous used model's scores outlive a failed training this long
 TOP_PRODUCTS = 3
-TRAINING_BUYERS_PER_SNAPSHOT = 10_000
-HOLDOUT_BUYERS = 25_000
+TRAINING_BUYERS_PER_SNAPSHOT = 3_000
+HOLDOUT_BUYERS = 10_000
 NO_GAP_DAYS = 365.0  # the usual gap of a buyer with a single order
 BATCH_SIZE = 5_000
-PARALLEL_ROWS = 200_000
+WORK_MEM = "256MB"  # PostgreSQL, for the feature queries only
 SEED = 7
 
 FEATURES = [
@@ -140,13 +141,66 @@ def _median(source: str, keys: str) -> str:
     )
 
 
-def _feature_sql(*, audience: str, level: str) -> str:
+def _counted(audience: str) -> tuple[str, str]:
     buyer, belongs = _buyer_sql(audience)
-    item = "p.category_id" if level == "category" else "l.product_id"
     states = ", ".join(f"'{state}'" for state in COUNTED_STATES)
-    counted = (f"o.state IN ({states}) AND o.currency = 'GBP' AND {belongs} "
-               f"AND {buyer} %% %(modulus)s = %(residue)s")
-    day = _day("o.placed_at")
+    return buyer, f"o.state IN ({states}) AND o.currency = 'GBP' AND {belongs}"
+
+
+def _table(audience: str, what: str) -> str:
+    return f"propensity_{audience}_{what}"
+
+
+_open: dict[str, dict] = {}  # audience -> {"until": datetime, "levels": set of built levels}
+
+
+def _build_events(cursor, audience: str, level: str, until: datetime) -> None:
+    """One row per buyer, item and counted order placed before `until`."""
+    buyer, counted = _counted(audience)
+    item = "p.category_id" if level == "category" else "l.product_id"
+    table = _table(audience, level)
+    cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    cursor.execute(f"""
+CREATE TEMPORARY TABLE {table} AS
+SELECT {buyer} AS buyer, {item} AS item, {_day("o.placed_at")} AS day,
+       CAST(SUM(l.line_net) AS DOUBLE PRECISION) AS net, SUM(l.quantity) AS units
+FROM {OrderLine._meta.db_table} l
+JOIN {Order._meta.db_table} o ON o.id = l.order_id
+JOIN {Product._meta.db_table} p ON p.id = l.product_id
+WHERE {counted} AND o.placed_at < %s
+GROUP BY {buyer}, {item}, o.id, o.placed_at""", [connection.ops.adapt_datetimefield_value(until)])
+    if connection.vendor == "postgresql":
+        cursor.execute(f"ANALYZE {table}")
+
+
+@contextmanager
+def history_tables(*, audience: str, until: datetime):
+    """Temporary tables of the audience's counted orders placed before `until` (one row per
+    order, and one per order and category), built once and read by every snapshot of a
+    training, so the order lines are scanned once rather than once per snapshot."""
+    buyer, counted = _counted(audience)
+    orders = _table(audience, "orders")
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {orders}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {orders} AS SELECT {buyer} AS buyer, "
+            f"{_day('o.placed_at')} AS day, CAST(o.total_net AS DOUBLE PRECISION) AS net "
+            f"FROM {Order._meta.db_table} o WHERE {counted} AND o.placed_at < %s",
+            [connection.ops.adapt_datetimefield_value(until)],
+        )
+        _build_events(cursor, audience, "category", until)
+    _open[audience] = {"until": until, "levels": {"category"}}
+    try:
+        yield
+    finally:
+        del _open[audience]
+        with connection.cursor() as cursor:
+            for what in ("orders", "category", "product"):
+                cursor.execute(f"DROP TABLE IF EXISTS {_table(audience, what)}")
+
+
+def _feature_sql(*, audience: str, level: str) -> str:
+    sample = "buyer %% %(modulus)s = %(residue)s"
     top = ""
     if level == "product":
         top = (
@@ -157,13 +211,8 @@ def _feature_sql(*, audience: str, level: str) -> str:
         )
     return f"""
 WITH events AS MATERIALIZED (
-    SELECT {buyer} AS buyer, {item} AS item, o.id AS order_id, {day} AS day,
-           CAST(SUM(l.line_net) AS DOUBLE PRECISION) AS net, SUM(l.quantity) AS units
-    FROM {OrderLine._meta.db_table} l
-    JOIN {Order._meta.db_table} o ON o.id = l.order_id
-    JOIN {Product._meta.db_table} p ON p.id = l.product_id
-    WHERE {counted} AND o.placed_at < %(until)s
-    GROUP BY {buyer}, {item}, o.id, o.placed_at
+    SELECT buyer, item, day, net, units FROM {_table(audience, level)}
+    WHERE {sample} AND day < %(until)s
 ), past AS (
     SELECT buyer, item, day FROM events WHERE day < %(t)s
 ), item_gaps AS (
@@ -171,8 +220,7 @@ WITH events AS MATERIALIZED (
     FROM past
 ), item_gap AS MATERIALIZED ({_median("item_gaps", "buyer, item")}
 ), orders AS (
-    SELECT {buyer} AS buyer, {day} AS day, CAST(o.total_net AS DOUBLE PRECISION) AS net
-    FROM {Order._meta.db_table} o WHERE {counted} AND o.placed_at < %(as_of)s
+    SELECT buyer, day, net FROM {_table(audience, "orders")} WHERE {sample} AND day < %(t)s
 ), buyer_gaps AS (
     SELECT buyer, day - LAG(day) OVER (PARTITION BY buyer ORDER BY day) AS gap FROM orders
 ), cadence AS MATERIALIZED ({_median("buyer_gaps", "buyer")}
@@ -207,22 +255,33 @@ def snapshot_features(*, audience: str, as_of: datetime, level: str = "category"
     """Features of every (buyer, item) pair the buyer ordered before `as_of`, in one query; the
     label when `labelled`. `level` is "category" (all the buyer's categories) or "product" (the
     buyer's TOP_PRODUCTS products by units in the 365 days before). Buyers whose id leaves
-    `residue` modulo `modulus` form a deterministic sample."""
+    `residue` modulo `modulus` form a deterministic sample. Reads the open `history_tables` of
+    the audience, or builds its own."""
     until = as_of + timedelta(days=HORIZON_DAYS) if labelled else as_of
-    params = {
-        "t": _day_number(as_of), "modulus": modulus, "residue": residue,
-        "as_of": connection.ops.adapt_datetimefield_value(as_of),
-        "until": connection.ops.adapt_datetimefield_value(until),
-    }
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic():
+        tables = _open.get(audience)
+        if tables is None or tables["until"] < until:
+            with history_tables(audience=audience, until=until):
+                return _query_snapshot(audience, as_of, until, level, labelled, modulus, residue)
+        return _query_snapshot(audience, as_of, until, level, labelled, modulus, residue)
+
+
+def _query_snapshot(audience, as_of, until, level, labelled, modulus, residue) -> Snapshot:
+    params = {"t": _day_number(as_of), "until": _day_number(until), "modulus": modulus,
+              "residue": residue}
+    with connection.cursor() as cursor:
+        if level not in _open[audience]["levels"]:
+            _build_events(cursor, audience, level, _open[audience]["until"])
+            _open[audience]["levels"].add(level)
         if connection.vendor == "postgresql":
             # The planner cannot estimate the aggregated CTEs (nor the buyer sample) and would
-            # join them in nested loops, quadratic in the buyers; hash joins are linear.
-            cursor.execute("SET LOCAL enable_nestloop = off")
+            # join them in nested loops, quadratic in the buyers; hash joins are linear. The
+            # window sorts of a whole audience fit in memory instead of spilling to disk.
+            cursor.execute(f"SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '{WORK_MEM}'")
         cursor.execute(_feature_sql(audience=audience, level=level), params)
         rows = cursor.fetchall()
         if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL enable_nestloop TO DEFAULT")
+            cursor.execute("SET LOCAL enable_nestloop TO DEFAULT; SET LOCAL work_mem TO DEFAULT")
     return _snapshot(as_of, rows, labelled)
 
 
@@ -285,7 +344,7 @@ def judge(*, auc: float, baseline: float) -> tuple[bool, str]:
 
 def _candidates():
     yield "HistGradientBoostingClassifier", HistGradientBoostingClassifier(
-        max_iter=150, learning_rate=0.1, max_leaf_nodes=31, early_stopping=False,
+        max_iter=100, learning_rate=0.1, max_leaf_nodes=31, early_stopping=False,
         random_state=SEED,
     )
     yield "LogisticRegression (standardised features)", make_pipeline(
@@ -297,15 +356,11 @@ def _auc(y: np.ndarray, score: np.ndarray) -> float:
     return float(roc_auc_score(y, score))
 
 
-def _threads(rows: int) -> int | None:
-    """OpenMP threads for the gradient boosting: one below PARALLEL_ROWS rows, where starting
-    threads costs more than it saves (and spins on a busy machine)."""
-    return 1 if rows < PARALLEL_ROWS else None
-
-
 def _fit_best(train: Snapshot, holdout: Snapshot):
-    """Fit each candidate on the training snapshots; keep the one with the best holdout AUC."""
-    with threadpool_limits(limits=_threads(len(train.y)), user_api="openmp"):
+    """Fit each candidate on the training snapshots; keep the one with the best holdout AUC.
+    One OpenMP thread: the training set is sampled small, and spinning threads on a machine
+    busy with the rest of the recompute cost far more than they save."""
+    with threadpool_limits(limits=1, user_api="openmp"):
         return _fit_each(train, holdout)
 
 
@@ -332,12 +387,10 @@ def _stack(snapshots: list[Snapshot]) -> Snapshot:
 
 def _history(audience: str) -> tuple[int, datetime | None]:
     """How many buyers of the audience have a counted order, and the first such order."""
-    buyer, belongs = _buyer_sql(audience)
-    states = ", ".join(f"'{state}'" for state in COUNTED_STATES)
-    sql = (f"SELECT COUNT(DISTINCT {buyer}), MIN(o.placed_at) FROM {Order._meta.db_table} o "
-           f"WHERE o.state IN ({states}) AND o.currency = 'GBP' AND {belongs}")
+    buyer, counted = _counted(audience)
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(f"SELECT COUNT(DISTINCT {buyer}), MIN(o.placed_at) "
+                       f"FROM {Order._meta.db_table} o WHERE {counted}")
         buyers, first = cursor.fetchone()
     if isinstance(first, str):  # SQLite returns the aggregate as naive UTC text
         first = parse_datetime(first).replace(tzinfo=UTC)
@@ -399,7 +452,7 @@ def _score_rows(audience: str, model: PropensityModel, estimator, now: datetime)
         snap = snapshot_features(audience=audience, as_of=now, level=level, labelled=False)
         if not len(snap.buyers):
             continue
-        with threadpool_limits(limits=_threads(len(snap.buyers)), user_api="openmp"):
+        with threadpool_limits(limits=1, user_api="openmp"):
             probability = np.clip(estimator.predict_proba(snap.X)[:, 1], 0.0, 1.0)
         for buyer, item, p in zip(snap.buyers.tolist(), snap.items.tolist(),
                                   probability.tolist(), strict=True):
@@ -461,11 +514,12 @@ def train_and_score(*, now: datetime | None = None,
     models = []
     with transaction.atomic():
         for audience in (Audience.ORGANISATIONS, Audience.CONSUMERS):
-            trained = _train(audience=audience, now=now, run=run)
-            trained.model.save()
-            _retire_scores(audience, trained.model, now)
-            if trained.model.used:
-                _write_scores(trained.model,
-                              _score_rows(audience, trained.model, trained.estimator, now))
+            with history_tables(audience=audience, until=now):
+                trained = _train(audience=audience, now=now, run=run)
+                trained.model.save()
+                _retire_scores(audience, trained.model, now)
+                if trained.model.used:
+                    _write_scores(trained.model,
+                                  _score_rows(audience, trained.model, trained.estimator, now))
             models.append(trained.model)
     return models
