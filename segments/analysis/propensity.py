@@ -132,7 +132,11 @@ def _buyer_sql(audience: str) -> tuple[str, str]:
 
 
 def _median(source: str, keys: str) -> str:
-    """Median of `gap` per `keys` from `source`, in SQL both databases accept."""
+    """Median of `gap` per `keys` from `source`: PostgreSQL's ordered-set aggregate, and the
+    same median from row numbers where that does not exist."""
+    if connection.vendor == "postgresql":
+        return (f"SELECT {keys}, percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) AS gap "
+                f"FROM {source} WHERE gap IS NOT NULL GROUP BY {keys}")
     return (
         f"SELECT {keys}, AVG(gap) AS gap FROM (SELECT {keys}, gap, ROW_NUMBER() OVER "
         f"(PARTITION BY {keys} ORDER BY gap) AS rn, COUNT(*) OVER (PARTITION BY {keys}) AS n "
