@@ -205,18 +205,22 @@ def history_tables(*, audience: str, until: datetime):
 
 def _feature_sql(*, audience: str, level: str) -> str:
     sample = "buyer %% %(modulus)s = %(residue)s"
-    top = ""
+    table = _table(audience, level)
+    source = f"""
+    SELECT buyer, item, day, net, units FROM {table} WHERE {sample} AND day < %(until)s"""
     if level == "product":
-        top = (
-            ", top AS (SELECT buyer, item FROM (SELECT buyer, item, ROW_NUMBER() OVER "
-            "(PARTITION BY buyer ORDER BY SUM(units) DESC, item) AS rank FROM events "
-            "WHERE day >= %(t)s - 365 AND day < %(t)s GROUP BY buyer, item) r WHERE rank <= "
-            f"{TOP_PRODUCTS})"
-        )
+        # Only the buyer's TOP_PRODUCTS products by units in the year before are candidates:
+        # choose them first, so the gaps are computed for those pairs alone.
+        source = f"""
+    SELECT e.buyer, e.item, e.day, e.net, e.units FROM {table} e JOIN (
+        SELECT buyer, item FROM (
+            SELECT buyer, item, ROW_NUMBER() OVER
+                   (PARTITION BY buyer ORDER BY SUM(units) DESC, item) AS rank
+            FROM {table} WHERE {sample} AND day >= %(t)s - 365 AND day < %(t)s
+            GROUP BY buyer, item) ranked WHERE rank <= {TOP_PRODUCTS}
+    ) top ON top.buyer = e.buyer AND top.item = e.item WHERE e.day < %(until)s"""
     return f"""
-WITH events AS MATERIALIZED (
-    SELECT buyer, item, day, net, units FROM {_table(audience, level)}
-    WHERE {sample} AND day < %(until)s
+WITH events AS MATERIALIZED ({source}
 ), past AS (
     SELECT buyer, item, day FROM events WHERE day < %(t)s
 ), item_gaps AS (
@@ -241,13 +245,12 @@ WITH events AS MATERIALIZED (
            MAX(CASE WHEN day >= %(t)s THEN 1 ELSE 0 END) AS label
     FROM events GROUP BY buyer, item
     HAVING MAX(CASE WHEN day < %(t)s THEN 1 ELSE 0 END) = 1
-){top}
+)
 SELECT pairs.buyer, pairs.item, %(t)s - pairs.last_day, pairs.orders_90, pairs.orders_365,
        item_gap.gap, cadence.gap, %(t)s - buyers.last_day, buyers.orders_365,
        buyers.revenue_365, pairs.revenue_365, pairs.label
 FROM pairs
 JOIN buyers ON buyers.buyer = pairs.buyer
-{"JOIN top ON top.buyer = pairs.buyer AND top.item = pairs.item" if top else ""}
 LEFT JOIN item_gap ON item_gap.buyer = pairs.buyer AND item_gap.item = pairs.item
 LEFT JOIN cadence ON cadence.buyer = pairs.buyer
 ORDER BY pairs.buyer, pairs.item

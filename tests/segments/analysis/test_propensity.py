@@ -130,6 +130,22 @@ def test_orders_after_the_as_of_date_change_only_the_label():
     assert (before.y.tolist(), after.y.tolist()) == ([0], [1])
 
 
+def test_products_scored_are_the_buyers_three_most_bought_in_the_year():
+    products = propensity_catalogue(5)
+    clinic, = organisations(1)
+    history = OrderHistory(placer=placer())
+    for product, units, days in zip(products, (10, 8, 6, 1, 50), (30, 60, 90, 20, 400),
+                                    strict=True):
+        history.add(organisation=clinic, at=days_before(NOW, days),
+                    lines=[(product, units, "1.00")])
+    history.write()
+
+    snap = snapshot_features(audience=Audience.ORGANISATIONS, as_of=NOW, level="product",
+                             labelled=False)
+
+    assert sorted(snap.items.tolist()) == sorted(p.pk for p in products[:3])
+
+
 # --- the plan: a holdout strictly after every training label -------------------------------
 
 def test_training_label_windows_end_before_the_holdout_starts():
