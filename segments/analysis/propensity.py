@@ -11,6 +11,7 @@ naive cadence baseline. Only a model that beats the baseline on that holdout wri
 # every value (dates, sample) is a bound parameter.
 
 import math
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -155,7 +156,14 @@ def _table(audience: str, what: str) -> str:
     return f"propensity_{audience}_{what}"
 
 
-_open: dict[str, dict] = {}  # audience -> {"until": datetime, "levels": set of built levels}
+_local = threading.local()  # temporary tables belong to the thread's own connection
+
+
+def _open() -> dict[str, dict]:
+    """The history tables open on this thread: audience -> {"until", "levels" built}."""
+    if not hasattr(_local, "tables"):
+        _local.tables = {}
+    return _local.tables
 
 
 def _build_events(cursor, audience: str, level: str, until: datetime) -> None:
@@ -193,11 +201,11 @@ def history_tables(*, audience: str, until: datetime):
             [connection.ops.adapt_datetimefield_value(until)],
         )
         _build_events(cursor, audience, "category", until)
-    _open[audience] = {"until": until, "levels": {"category"}}
+    _open()[audience] = {"until": until, "levels": {"category"}}
     try:
         yield
     finally:
-        del _open[audience]
+        del _open()[audience]
         with connection.cursor() as cursor:
             for what in ("orders", "category", "product"):
                 cursor.execute(f"DROP TABLE IF EXISTS {_table(audience, what)}")
@@ -266,7 +274,7 @@ def snapshot_features(*, audience: str, as_of: datetime, level: str = "category"
     the audience, or builds its own."""
     until = as_of + timedelta(days=HORIZON_DAYS) if labelled else as_of
     with transaction.atomic():
-        tables = _open.get(audience)
+        tables = _open().get(audience)
         if tables is None or tables["until"] < until:
             with history_tables(audience=audience, until=until):
                 return _query_snapshot(audience, as_of, until, level, labelled, modulus, residue)
@@ -277,9 +285,10 @@ def _query_snapshot(audience, as_of, until, level, labelled, modulus, residue) -
     params = {"t": _day_number(as_of), "until": _day_number(until), "modulus": modulus,
               "residue": residue}
     with connection.cursor() as cursor:
-        if level not in _open[audience]["levels"]:
-            _build_events(cursor, audience, level, _open[audience]["until"])
-            _open[audience]["levels"].add(level)
+        tables = _open()[audience]
+        if level not in tables["levels"]:
+            _build_events(cursor, audience, level, tables["until"])
+            tables["levels"].add(level)
         if connection.vendor == "postgresql":
             # The planner cannot estimate the aggregated CTEs (nor the buyer sample) and would
             # join them in nested loops, quadratic in the buyers; hash joins are linear. The
