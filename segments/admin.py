@@ -123,4 +123,5 @@ def render_buyer_explanations(request, users, *, admin_site, opts, organisation_
     }
     return TemplateResponse(request, "admin/accounts/user/explain_buyer.html", context)
 
-from . import admin_clusters  # noqa: E402, F401  (registers the cluster admin)
+# The analysis pages register themselves with the admin site.
+from . import admin_clusters, admin_propensity  # noqa: E402, F401
