@@ -96,4 +96,5 @@ def test_account_manager_admin_index_lists_only_what_account_managers_look_after
         "ordering": {"Order", "OutboxEvent", "ShipmentLot", "WebhookDelivery",
                      "WebhookEndpoint"},
         "territories": {"DistributorProfile", "TerritoryRight"},
+        "segments": {"PropensityScore"},  # who of their organisations is likely to order what
     }
