@@ -3,8 +3,8 @@ can sign in. Safe to run again: it updates rows in place and never duplicates th
 from django.core.management.base import BaseCommand
 
 from accounts.models import Budget, CostCentre, Membership, Organisation, Site, User
-from segments.models import Segment
 from ordering.models import Order
+from segments.models import Segment
 from storefront.demo import DEMO_PASSWORD, load_demo_world
 from storefront.demo.history import compute_demo_segments
 from storefront.demo.organisations import ORGANISATIONS
