@@ -164,6 +164,8 @@ class Generator:
         self.by_category: list[list[int]] = []
         self.placers: list[int] = []  # placing user per buyer (organisation's member or consumer)
         self.organisation_ids: list[int | None] = []
+        self.kinds: list[str] = []
+        self.homes: dict[int, int] = {}  # each buyer's favourite category
 
     # -- reference rows -----------------------------------------------------------------------
     def catalogue(self) -> None:
@@ -275,14 +277,13 @@ class Generator:
         for index in rng.choices(range(count), cum_weights=cumulative, k=lines - count):
             per_order[index] += 1
         first_order = _next_ids(Order, count)
-        homes = {}
         net, vat = array("q", [0]) * count, array("q", [0]) * count
-        self._write_lines(first_order, owner, per_order, homes, net, vat)
+        self._write_lines(first_order, owner, per_order, net, vat)
         self._write_orders(first_order, owner, when, net, vat)
         return {"orders": count, "lines": lines}
 
-    def _write_lines(self, first_order, owner, per_order, homes, net, vat) -> None:
-        rng, products = self.rng, self.products
+    def _write_lines(self, first_order, owner, per_order, net, vat) -> None:
+        rng, products, homes = self.rng, self.products, self.homes
         def rows():
             for index, buyer in enumerate(owner):
                 if buyer not in homes:
