@@ -233,7 +233,7 @@ def _context(buyer: HistoryBuyer) -> BuyerContext:
     return resolve_organisation(buyer.organisation)
 
 
-def _pricing_facts(buyer: HistoryBuyer, context: BuyerContext, own_terms: set[int]) -> tuple:
+def _pricing_facts(context: BuyerContext, own_terms: set[int]) -> tuple:
     """The facts that decide what a buyer may buy and at what price: buyers alike in all of them
     share one pricing. An organisation with terms of its own (a contract, a price list naming it,
     a parent) is priced for itself."""
@@ -245,7 +245,7 @@ def _pricing_facts(buyer: HistoryBuyer, context: BuyerContext, own_terms: set[in
 def _pool(buyer: HistoryBuyer, pools: dict, own_terms: set[int],
           categories: dict[int, int]) -> _Pool | None:
     context = _context(buyer)
-    facts = _pricing_facts(buyer, context, own_terms)
+    facts = _pricing_facts(context, own_terms)
     if facts not in pools:
         prices = prices_for(context, list(categories))
         direct = availability_for(context, list(prices))
