@@ -10,6 +10,7 @@ from segments.models import Segment
 
 from .accounts import build_accounts
 from .catalog import load_catalog
+from .history import load_history
 from .ordering import load_ordering
 from .people import DEMO_PASSWORD
 from .pricing import load_pricing
@@ -34,4 +35,5 @@ def load_demo_world() -> DemoWorld:
         load_pricing()
         load_territories()
         load_ordering()
+        load_history()
     return DemoWorld(organisations=organisations, segments=segments)

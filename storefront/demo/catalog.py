@@ -137,10 +137,11 @@ def build_catalogs(categories, products) -> dict[str, Catalog]:
         ),
         "professional": dict(
             name="Professional catalogue",
-            description="Everything sold to NHS trusts and private clinics, except custom "
-                        "procedure packs built for one trust.",
+            description="Everything sold to NHS trusts, private clinics, GP practices, care "
+                        "homes and pharmacies, except custom procedure packs built for one trust.",
             categories=roots, excluded_categories=[categories["custom-procedure-packs"]],
-            segments=[segments["private-clinics"], segments["nhs-trusts"]],
+            segments=[segments["private-clinics"], segments["nhs-trusts"],
+                      segments["primary-and-community-care"]],
             organisations=[], products=[], excluded_products=[],
         ),
         "distributor": dict(

@@ -35,6 +35,12 @@ SEGMENTS: tuple[SegmentSpec, ...] = (
         conditions=(("kind", "is", "distributor"),),
     ),
     SegmentSpec(
+        "primary-and-community-care", "Primary and community care", SegmentKind.RULE,
+        "GP practices, care homes and community pharmacies buying from the professional "
+        "catalogue at list price.",
+        conditions=(("kind", "in", "gp_practice,care_home,pharmacy"),),
+    ),
+    SegmentSpec(
         "tier-a", "Tier A customers", SegmentKind.RULE,
         "Key accounts with the best commercial terms.",
         conditions=(("customer_tier", "is", "A"),),

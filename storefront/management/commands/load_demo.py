@@ -3,8 +3,10 @@ can sign in. Safe to run again: it updates rows in place and never duplicates th
 from django.core.management.base import BaseCommand
 
 from accounts.models import Budget, CostCentre, Membership, Organisation, Site, User
+from ordering.models import Order
 from segments.models import Segment
 from storefront.demo import DEMO_PASSWORD, load_demo_world
+from storefront.demo.history import compute_demo_segments
 from storefront.demo.organisations import ORGANISATIONS
 from storefront.demo.people import MEMBERS, PEOPLE
 
@@ -40,6 +42,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         load_demo_world()
+        run = compute_demo_segments()
         counts = {
             "organisations": Organisation.objects.count(),
             "sites": Site.objects.count(),
@@ -48,9 +51,11 @@ class Command(BaseCommand):
             "users": User.objects.count(),
             "memberships": Membership.objects.count(),
             "segments": Segment.objects.count(),
+            "orders": Order.objects.count(),
         }
         self.stdout.write(self.style.SUCCESS("Demo world loaded."))
         self.stdout.write(", ".join(f"{n} {label}" for label, n in counts.items()))
+        self.stdout.write(f"Segments computed from the order history: {run}")
         self.stdout.write(f"\nEvery demo login uses the password {DEMO_PASSWORD}:\n")
         rows = [("email", "who", "organisation (role)"), *login_rows()]
         email_width = max(len(row[0]) for row in rows)
