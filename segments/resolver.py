@@ -161,9 +161,10 @@ def _assigned_segments(*, organisation_id=None, user_id=None) -> set[str]:
     else:
         assigned = assigned.filter(user_id=user_id)
         computed = computed.filter(user_id=user_id)
+    # Unordered: SQLite accepts no ORDER BY inside a UNION (SegmentMembership has a default one).
     return set(
-        assigned.values_list("segment__code", flat=True).union(
-            computed.values_list("segment__code", flat=True)
+        assigned.order_by().values_list("segment__code", flat=True).union(
+            computed.order_by().values_list("segment__code", flat=True)
         )
     )
 

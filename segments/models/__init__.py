@@ -25,6 +25,7 @@ from .definitions import (
     SegmentCondition,
     SegmentKind,
     SegmentMembership,
+    propensity_basis,
     refuse_computed,
 )
 
@@ -32,5 +33,6 @@ __all__ = [
     "CONSUMER_FIELDS", "Audience", "ComputedBasis", "BuyerCategoryFacts", "BuyerFacts", "Cluster",
     "ComputedMembership", "ConditionField", "MovementDirection", "Operator", "PropensityModel",
     "PropensityScore", "RfmGroup", "RunStatus", "Segment", "SegmentCondition", "SegmentKind",
-    "SegmentMembership", "SegmentMovement", "SegmentRun", "ValueTier", "refuse_computed",
+    "SegmentMembership", "SegmentMovement", "SegmentRun", "ValueTier", "propensity_basis",
+    "refuse_computed",
 ]
