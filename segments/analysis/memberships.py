@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from django.apps import apps
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -218,6 +219,7 @@ def _propensity_members(segment: Segment) -> tuple[dict, Callable[[Buyer], dict]
     if model is None:
         return {}, lambda buyer: {"reason": "no used propensity model for this audience"}
     category_id, least = parsed
+    category = apps.get_model("catalog", "Category").objects.filter(pk=category_id).first()
     scores = (
         PropensityScore.objects.filter(buyers_q(segment.audience), model=model,
                                        category_id=category_id, product__isnull=True)
@@ -229,7 +231,8 @@ def _propensity_members(segment: Segment) -> tuple[dict, Callable[[Buyer], dict]
         probability[buyer] = max(p, probability.get(buyer, 0.0))
 
     def inputs(buyer: Buyer) -> dict:
-        return {"category_id": category_id, "probability": round(probability.get(buyer, 0.0), 4),
+        return {"category_id": category_id, "category": category.name if category else "",
+                "probability": round(probability.get(buyer, 0.0), 4),
                 "min_probability": least, "model_id": model.pk,
                 "model_trained_at": model.trained_at.isoformat()}
 

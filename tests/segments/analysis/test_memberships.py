@@ -205,8 +205,9 @@ def test_propensity_segments_use_the_newest_used_model_and_the_threshold():
     now_in = members(likely)
     assert set(now_in) == {keen.pk, borderline.pk}
     assert now_in[keen.pk].inputs == {
-        "category_id": dressings.pk, "probability": 0.8, "min_probability": 0.5,
-        "model_id": newest_used.pk, "model_trained_at": newest_used.trained_at.isoformat(),
+        "category_id": dressings.pk, "category": dressings.name, "probability": 0.8,
+        "min_probability": 0.5, "model_id": newest_used.pk,
+        "model_trained_at": newest_used.trained_at.isoformat(),
     }
     exit_ = SegmentMovement.objects.get(segment=likely, direction="exited")
     assert (exit_.organisation_id, exit_.inputs["probability"]) == (unlikely.pk, 0.49)
