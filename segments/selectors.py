@@ -6,10 +6,11 @@ membership row that put the buyer in a static or computed segment.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db.models import Prefetch, Q, Subquery
+from django.utils import timezone
 
 from accounts.models import Organisation, User, VerificationStatus
 from territories.models import Territory
@@ -228,12 +229,19 @@ def _computed_explanation(
     )
 
 
-def _ago(days) -> str:
-    if days is None:
-        return "no order yet"
-    if days == 0:
-        return "last order today"
-    return f"last order {days} day{'' if days == 1 else 's'} ago"
+def _ago(inputs: dict) -> str:
+    """When the buyer last ordered, counted from today: "last order 3 days ago (2 Dec 2026)"."""
+    if inputs.get("last_order_on"):
+        try:
+            day = date.fromisoformat(inputs["last_order_on"])
+        except (TypeError, ValueError):
+            return f"last order on {inputs['last_order_on']}"
+        days = (timezone.localdate() - day).days
+        ago = "today" if days == 0 else f"{days} day{'' if days == 1 else 's'} ago"
+        return f"last order {ago} ({day.day} {day:%b %Y})"
+    if inputs.get("days_since_last_order") is not None:
+        return f"last order {inputs['days_since_last_order']} days before it was computed"
+    return "no order yet"
 
 
 def _pounds(amount) -> str:
@@ -252,7 +260,7 @@ def _rfm_words(inputs: dict) -> list[str]:
     if "rfm_group" in inputs:
         words.append(f"RFM group: {_label(RfmGroup, inputs['rfm_group'])}")
     if "recency_score" in inputs:
-        words.append(f"R {inputs['recency_score']}: {_ago(inputs.get('days_since_last_order'))}")
+        words.append(f"R {inputs['recency_score']}: {_ago(inputs)}")
     if "frequency_score" in inputs:
         words.append(f"F {inputs['frequency_score']}: {inputs.get('orders_12m', 0)} orders in "
                      "the last 12 months")
@@ -280,7 +288,7 @@ def _lapsing_words(inputs: dict) -> list[str]:
         return []
     cadence = inputs.get("cadence_days")
     usual = f"usually {cadence:g} days between orders" if cadence else "no usual cadence yet"
-    return [f"Lapsed: {_ago(inputs.get('days_since_last_order'))}, {usual} "
+    return [f"Lapsed: {_ago(inputs)}, {usual} "
             f"({inputs.get('orders_total', 0)} orders in all)"]
 
 
@@ -289,7 +297,7 @@ def _cluster_words(inputs: dict) -> list[str]:
         return []
     words = [f"Cluster {inputs['cluster']}: {inputs.get('cluster_name') or 'unnamed'}"]
     if "recency_score" not in inputs and "orders_12m" in inputs:
-        words.append(f"{_ago(inputs.get('days_since_last_order')).capitalize()}, "
+        words.append(f"{_ago(inputs).capitalize()}, "
                      f"{inputs['orders_12m']} orders and {_pounds(inputs.get('revenue_12m'))} "
                      "in the last 12 months")
     return words
@@ -307,6 +315,7 @@ def _propensity_words(inputs: dict) -> list[str]:
 
 _WORDED = {
     "rfm_group", "recency_score", "frequency_score", "monetary_score", "days_since_last_order",
+    "last_order_on",
     "orders_12m", "revenue_12m", "value_tier", "margin_tier", "margin_12m", "lapsed",
     "cadence_days", "orders_total", "cluster", "cluster_name", "probability", "category",
     "category_id", "min_probability", "model_id", "model_trained_at",

@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.apps import apps
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import Membership
@@ -45,7 +46,7 @@ NO_LONGER_A_BUYER = {"reason": "no longer an active buyer of this audience"}
 Buyer = tuple[int | None, int | None]
 
 FACT_FIELDS = (
-    "organisation_id", "user_id", "last_order_at", "orders_total", "orders_12m", "revenue_12m",
+    "organisation_id", "user_id", "last_order_on", "orders_total", "orders_12m", "revenue_12m",
     "margin_12m", "cadence_days", "recency_score", "frequency_score", "monetary_score",
     "rfm_group", "value_tier", "margin_tier", "lapsed", "cluster_id",
 )
@@ -53,12 +54,14 @@ FACT_FIELDS = (
 
 @dataclass
 class MembershipSync:
-    """What one sync changed: entries, exits, members kept, and the buyers whose computed
-    segments changed (those, and only those, were given a new cache version)."""
+    """What one sync changed: entries, exits, members kept (`renewed`: those whose inputs
+    changed), and the buyers whose computed segments changed (those, and only those, were given a
+    new cache version)."""
 
     entered: int = 0
     exited: int = 0
     stayed: int = 0
+    renewed: int = 0
     segments: int = 0
     skipped: int = 0
     organisation_ids: set[int] = field(default_factory=set)
@@ -80,13 +83,15 @@ def _money(amount: Decimal | None) -> str | None:
     return None if amount is None else str(amount.quantize(Decimal("0.01")))
 
 
-def _days_since(moment: datetime | None, now: datetime) -> int | None:
-    return None if moment is None else max((now - moment).days, 0)
+def _day(day) -> str | None:
+    """A date kept as the day (ISO), not as "days ago": stored inputs then stay the same from one
+    night to the next while the buyer's facts do, and are rewritten only when those change."""
+    return None if day is None else day.isoformat()
 
 
 def _recency(row, now) -> dict:
     return {
-        "days_since_last_order": _days_since(row.last_order_at, now),
+        "last_order_on": _day(row.last_order_on),
         "orders_12m": row.orders_12m,
         "revenue_12m": _money(row.revenue_12m),
     }
@@ -114,7 +119,7 @@ def _margin_tier_inputs(row, now) -> dict:
 
 def _lapsed_inputs(row, now) -> dict:
     cadence = None if row.cadence_days is None else round(row.cadence_days, 1)
-    return {"lapsed": row.lapsed, "days_since_last_order": _days_since(row.last_order_at, now),
+    return {"lapsed": row.lapsed, "last_order_on": _day(row.last_order_on),
             "cadence_days": cadence, "orders_total": row.orders_total}
 
 
@@ -189,6 +194,7 @@ def _audience_facts(audience: str) -> dict[Buyer, object]:
     """Every current buyer's facts of one audience, as light rows (one query)."""
     rows = (
         BuyerFacts.objects.filter(buyers_q(audience)).order_by()
+        .annotate(last_order_on=TruncDate("last_order_at"))  # the local day, by the database
         .values_list(*FACT_FIELDS, named=True).iterator(chunk_size=BATCH)
     )
     return {_buyer(row): row for row in rows}
@@ -245,12 +251,14 @@ def _batches(items: list, size: int = BATCH) -> Iterator[list]:
         yield items[start:start + size]
 
 
-def _rewrite_inputs(changes: list[tuple[int, dict]]) -> None:
-    """Set new inputs on existing membership rows, a batch per statement (UPDATE … FROM a VALUES
-    list: PostgreSQL and SQLite ≥ 3.33 both accept it; a CASE per row would not scale)."""
+def _rewrite_inputs(changes: list[tuple[int, dict]], now) -> None:
+    """Set new inputs and computed_at on existing membership rows, a batch per statement
+    (UPDATE … FROM a VALUES list: PostgreSQL and SQLite ≥ 3.33 both accept it; a CASE per row,
+    as bulk_update writes, grows with the square of the batch)."""
     if not changes:
         return
     table = connection.ops.quote_name(ComputedMembership._meta.db_table)
+    when = ComputedMembership._meta.get_field("computed_at").get_db_prep_value(now, connection)
     postgres = connection.vendor == "postgresql"
     row = "(%s::bigint, %s::jsonb)" if postgres else "(%s, %s)"
     with connection.cursor() as cursor:
@@ -259,10 +267,10 @@ def _rewrite_inputs(changes: list[tuple[int, dict]]) -> None:
             # Only the model's own table name and placeholders are formatted into the statement.
             sql = (
                 f"WITH changed(id, inputs) AS (VALUES {', '.join([row] * len(batch))}) "  # noqa: S608
-                f"UPDATE {table} SET inputs = changed.inputs FROM changed "
+                f"UPDATE {table} SET inputs = changed.inputs, computed_at = %s FROM changed "
                 f"WHERE {table}.id = changed.id"
             )
-            cursor.execute(sql, params)
+            cursor.execute(sql, [*params, when])
 
 
 def _movements(segment, buyers: Iterable[Buyer], direction, inputs, *, now, run) -> list:
@@ -275,7 +283,8 @@ def _movements(segment, buyers: Iterable[Buyer], direction, inputs, *, now, run)
 
 def _write_difference(segment, wanted: dict, leaving, *, now, run, result) -> None:
     """Store `wanted` (buyer → inputs) as the segment's members: new rows for entrants, leavers
-    deleted, stayers' inputs rewritten where they changed and their computed_at renewed."""
+    deleted, and stayers whose inputs changed rewritten with the new computed_at (a stayer whose
+    inputs are the same keeps its row as it was). Rows are built a batch at a time."""
     stored = {
         (o, u): (pk, inputs)
         for pk, o, u, inputs in ComputedMembership.objects.filter(segment=segment)
@@ -288,23 +297,26 @@ def _write_difference(segment, wanted: dict, leaving, *, now, run, result) -> No
                if stored[b][1] != wanted[b]]
     for batch in _batches([stored[b][0] for b in exiting]):
         ComputedMembership.objects.filter(pk__in=batch).delete()
-    ComputedMembership.objects.filter(segment=segment).update(computed_at=now)
-    _rewrite_inputs(changed)
-    ComputedMembership.objects.bulk_create(
-        [ComputedMembership(segment=segment, organisation_id=o, user_id=u, inputs=wanted[(o, u)],
-                            computed_at=now) for o, u in entering],
-        batch_size=BATCH,
-    )
-    SegmentMovement.objects.bulk_create(
-        _movements(segment, entering, MovementDirection.ENTERED, lambda o, u: wanted[(o, u)],
-                   now=now, run=run)
-        + _movements(segment, exiting, MovementDirection.EXITED, lambda o, u: leaving((o, u)),
-                     now=now, run=run),
-        batch_size=BATCH,
-    )
+    _rewrite_inputs(changed, now)
+    for batch in _batches(entering):
+        ComputedMembership.objects.bulk_create([
+            ComputedMembership(segment=segment, organisation_id=o, user_id=u,
+                               inputs=wanted[(o, u)], computed_at=now)
+            for o, u in batch
+        ])
+        SegmentMovement.objects.bulk_create(_movements(
+            segment, batch, MovementDirection.ENTERED, lambda o, u: wanted[(o, u)],
+            now=now, run=run,
+        ))
+    for batch in _batches(exiting):
+        SegmentMovement.objects.bulk_create(_movements(
+            segment, batch, MovementDirection.EXITED, lambda o, u: leaving((o, u)),
+            now=now, run=run,
+        ))
     result.entered += len(entering)
     result.exited += len(exiting)
     result.stayed += len(stored) - len(exiting)
+    result.renewed += len(changed)
     for o, u in (*entering, *exiting):
         if o:
             result.organisation_ids.add(o)

@@ -60,6 +60,10 @@ def _segment_data(**overrides) -> dict:
             "basis_value": "", **empty_inlines(*SEGMENT_INLINES), **overrides}
 
 
+def _days_ago(days: int) -> str:
+    return (timezone.localdate() - datetime.timedelta(days=days)).isoformat()
+
+
 def _member(segment, organisation, inputs=None, **extra):
     return ComputedMembership.objects.create(
         segment=segment, organisation=organisation, inputs=inputs or {"lapsed": True},
@@ -144,7 +148,7 @@ def test_a_computed_segment_shows_its_first_members_read_only_with_a_link_to_all
     now = timezone.now()
     ComputedMembership.objects.bulk_create([
         ComputedMembership(segment=lapsed, user=u, computed_at=now,
-                           inputs={"lapsed": True, "days_since_last_order": 100 + i,
+                           inputs={"lapsed": True, "last_order_on": _days_ago(100 + i),
                                    "cadence_days": 30.0, "orders_total": 4})
         for i, u in enumerate(users)
     ])
@@ -160,7 +164,8 @@ def test_a_computed_segment_shows_its_first_members_read_only_with_a_link_to_all
     assert "60 members." in content
     see_all = reverse("admin:segments_computedmembership_changelist")
     assert f'{see_all}?segment__id__exact={lapsed.pk}' in content
-    assert "Lapsed: last order 100 days ago, usually 30 days between orders" in content
+    assert "Lapsed: last order 100 days ago (" in content
+    assert "), usually 30 days between orders (4 orders in all)" in content
     assert 'name="computed_members-0-inputs"' not in content  # nothing to edit
 
     data = post_data(page)
@@ -398,7 +403,7 @@ def _explained_buyer(memberships: int, scores: int):
     ]
     for segment in segments:
         _member(segment, trust, {"rfm_group": "champions", "recency_score": 5,
-                                 "days_since_last_order": 3, "frequency_score": 4,
+                                 "last_order_on": _days_ago(3), "frequency_score": 4,
                                  "orders_12m": 14, "monetary_score": 3,
                                  "revenue_12m": "12500.00"})
     model = propensity_model()

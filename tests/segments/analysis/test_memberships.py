@@ -70,18 +70,18 @@ def test_entrants_are_added_leavers_removed_and_stayers_renewed_with_their_input
 
     result = sync_computed_memberships(run=run, now=NOW)
 
-    assert (result.entered, result.exited, result.stayed) == (1, 1, 1)
+    assert (result.entered, result.exited, result.stayed, result.renewed) == (1, 1, 1, 1)
     assert result.organisation_ids == {newcomer.pk, slipping.pk}
     assert result.user_ids == set()
     now_in = members(champions)
     assert set(now_in) == {newcomer.pk, regular.pk}
     assert now_in[newcomer.pk].inputs == {
         "rfm_group": "champions", "recency_score": 5, "frequency_score": 4, "monetary_score": 5,
-        "days_since_last_order": 3, "orders_12m": 14, "revenue_12m": "12500.00",
+        "last_order_on": "2026-12-02", "orders_12m": 14, "revenue_12m": "12500.00",
     }
     assert now_in[regular.pk].inputs == {
         "rfm_group": "champions", "recency_score": 5, "frequency_score": 5, "monetary_score": 4,
-        "days_since_last_order": 10, "orders_12m": 20, "revenue_12m": "8000.50",
+        "last_order_on": "2026-11-25", "orders_12m": 20, "revenue_12m": "8000.50",
     }
     assert {m.computed_at for m in now_in.values()} == {NOW}
     moves = {
@@ -91,24 +91,29 @@ def test_entrants_are_added_leavers_removed_and_stayers_renewed_with_their_input
     assert set(moves) == {(newcomer.pk, "entered"), (slipping.pk, "exited")}
     assert moves[(newcomer.pk, "entered")].inputs == now_in[newcomer.pk].inputs
     assert moves[(slipping.pk, "exited")].inputs["rfm_group"] == "loyal"
-    assert moves[(slipping.pk, "exited")].inputs["days_since_last_order"] == 20
+    assert moves[(slipping.pk, "exited")].inputs["last_order_on"] == "2026-11-15"
     assert {(m.at, m.run_id) for m in moves.values()} == {(NOW, run.pk)}
 
 
-def test_a_second_sync_on_the_same_facts_moves_nobody():
+def test_a_later_sync_moves_nobody_and_rewrites_only_the_inputs_that_changed():
     champions = computed_segment("champions", ComputedBasis.RFM_GROUP, "champions")
-    champion(OrganisationFactory())
-    champion(OrganisationFactory())
+    steady, busier = OrganisationFactory(), OrganisationFactory()
+    champion(steady)
+    facts = champion(busier)
     sync_computed_memberships(now=NOW)
+    facts.orders_12m = 15
+    facts.save()
+    a_day_later = NOW + datetime.timedelta(days=1)
 
-    again = sync_computed_memberships(now=NOW + datetime.timedelta(hours=1))
+    again = sync_computed_memberships(now=a_day_later)
 
-    assert (again.entered, again.exited, again.stayed) == (0, 0, 2)
+    assert (again.entered, again.exited, again.stayed, again.renewed) == (0, 0, 2, 1)
     assert (again.organisation_ids, again.user_ids) == (set(), set())
     assert SegmentMovement.objects.filter(segment=champions).count() == 2
-    assert {m.computed_at for m in members(champions).values()} == {
-        NOW + datetime.timedelta(hours=1)
-    }
+    now_in = members(champions)
+    assert (now_in[steady.pk].computed_at, now_in[busier.pk].computed_at) == (NOW, a_day_later)
+    assert now_in[steady.pk].inputs["last_order_on"] == "2026-12-02"  # a day, not "days ago"
+    assert now_in[busier.pk].inputs["orders_12m"] == 15
 
 
 def test_members_are_buyers_of_the_segments_audience_only():
@@ -156,7 +161,7 @@ def test_value_tiers_margin_tiers_and_lapsing():
                   "revenue_12m": "5000.00"}
     }
     assert {k: m.inputs for k, m in members(lapsed).items()} == {
-        quiet.pk: {"lapsed": True, "days_since_last_order": 95, "cadence_days": 30.0,
+        quiet.pk: {"lapsed": True, "last_order_on": "2026-09-01", "cadence_days": 30.0,
                    "orders_total": 6}
     }
 
@@ -179,7 +184,7 @@ def test_cluster_segments_follow_the_current_cluster_by_its_link_or_number():
 
     assert {k: m.inputs for k, m in members(by_number).items()} == {
         b.pk: {"cluster": 1, "cluster_name": "Occasional, small baskets",
-               "days_since_last_order": 41, "orders_12m": 2, "revenue_12m": "310.00"}
+               "last_order_on": "2026-10-25", "orders_12m": 2, "revenue_12m": "310.00"}
     }
     assert set(members(linked)) == {d.pk}  # the link wins over the number
 
@@ -250,7 +255,7 @@ def test_the_inputs_of_many_stayers_are_rewritten_in_batches():
     )
     assert len(inputs) == 1100
     assert all(
-        inputs[u.pk] == {"lapsed": True, "days_since_last_order": None, "cadence_days": None,
+        inputs[u.pk] == {"lapsed": True, "last_order_on": None, "cadence_days": None,
                          "orders_total": i % 7}
         for i, u in enumerate(users)
     )
