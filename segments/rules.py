@@ -26,6 +26,7 @@ from .models import (
     Operator,
     Segment,
     SegmentCondition,
+    SegmentKind,
     category_lookup,
 )
 
@@ -197,3 +198,12 @@ def guest_matches(conditions: list[SegmentCondition]) -> bool:
         if not holds:
             return False
     return True
+
+
+def time_relative_rule_segments_exist() -> bool:
+    """Does an active rule segment have a condition whose answer moves with the calendar ("no
+    order for more than N days", "bought category X within N days")?"""
+    return SegmentCondition.objects.filter(
+        segment__is_active=True, segment__kind=SegmentKind.RULE,
+        field__in=[ConditionField.LAST_ORDER_OVER_DAYS, ConditionField.BOUGHT_CATEGORY_DAYS],
+    ).exists()

@@ -7,11 +7,12 @@ membership row that put the buyer in a static or computed segment.
 
 import contextlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, Subquery
 from django.utils import timezone
 
 from accounts.models import Organisation, User, VerificationStatus
@@ -23,11 +24,16 @@ from .models import (
     Audience,
     BuyerCategoryFacts,
     BuyerFacts,
+    ComputedMembership,
     ConditionField,
+    PropensityModel,
+    PropensityScore,
+    RfmGroup,
     Segment,
     SegmentCondition,
     SegmentKind,
     SegmentMembership,
+    ValueTier,
     category_lookup,
 )
 
@@ -52,6 +58,8 @@ class SegmentExplanation:
     conditions: tuple[ConditionEvidence, ...] = ()
     member_note: str = ""
     member_since: datetime | None = None
+    inputs: tuple[str, ...] = ()
+    computed_at: datetime | None = None
 
 
 def _territories_text(area: str, where: str) -> str:
@@ -261,11 +269,14 @@ def segment_explanations(*, buyer) -> list[SegmentExplanation]:
     behaviour = None
     if any(c.field in BEHAVIOUR_FIELDS for s in segments for c in s.conditions.all()):
         behaviour = _Behaviour(own_rows, segments)
+    computed = _computed_memberships(own_rows, segments)
     explanations = []
     for segment in segments:
         applies = segment.code in buyer.segments
         if segment.kind == SegmentKind.RULE:
             explanations.append(_rule_explanation(segment, applies, facts, behaviour))
+        elif segment.kind == SegmentKind.COMPUTED:
+            explanations.append(_computed_explanation(segment, applies, computed.get(segment.pk)))
         else:
             explanations.append(_assigned_explanation(segment, applies, members.get(segment.pk)))
     return sorted(explanations, key=lambda e: (not e.applies, e.code))
@@ -276,3 +287,189 @@ def buyer_segments(*, buyer) -> list[Segment]:
     if not buyer.segments:
         return []
     return list(Segment.objects.filter(code__in=buyer.segments).order_by("code"))
+
+
+# Computed segments: the stored inputs in words, and the analysis behind them ----------------------
+
+def _computed_memberships(own_rows: Q, segments) -> dict[int, ComputedMembership]:
+    rows = ComputedMembership.objects.filter(own_rows, segment__in=segments)
+    return {m.segment_id: m for m in rows}
+
+
+def _computed_explanation(
+    segment: Segment, applies: bool, member: ComputedMembership | None
+) -> SegmentExplanation:
+    reason = (
+        "Written by the segmentation analysis, from these inputs:"
+        if member is not None
+        else "The resolver lists it, but no computed membership row was found."
+    )
+    return SegmentExplanation(
+        code=segment.code,
+        name=segment.name,
+        kind=segment.get_kind_display(),
+        applies=applies,
+        reason=reason,
+        inputs=inputs_in_words(member.inputs) if member is not None else (),
+        computed_at=member.computed_at if member is not None else None,
+    )
+
+
+def _ago(inputs: dict) -> str:
+    """When the buyer last ordered, counted from today: "last order 3 days ago (2 Dec 2026)"."""
+    if inputs.get("last_order_on"):
+        try:
+            day = date.fromisoformat(inputs["last_order_on"])
+        except (TypeError, ValueError):
+            return f"last order on {inputs['last_order_on']}"
+        days = (timezone.localdate() - day).days
+        ago = "today" if days == 0 else f"{days} day{'' if days == 1 else 's'} ago"
+        return f"last order {ago} ({day.day} {day:%b %Y})"
+    if inputs.get("days_since_last_order") is not None:
+        return f"last order {inputs['days_since_last_order']} days before it was computed"
+    return "no order yet"
+
+
+def _pounds(amount) -> str:
+    try:
+        return f"£{Decimal(str(amount)):,.2f}"
+    except (InvalidOperation, ValueError):
+        return "—"
+
+
+def _label(choices, code) -> str:
+    return dict(choices.choices).get(code, code or "none")
+
+
+def _rfm_words(inputs: dict) -> list[str]:
+    words = []
+    if "rfm_group" in inputs:
+        words.append(f"RFM group: {_label(RfmGroup, inputs['rfm_group'])}")
+    if "recency_score" in inputs:
+        words.append(f"R {inputs['recency_score']}: {_ago(inputs)}")
+    if "frequency_score" in inputs:
+        words.append(f"F {inputs['frequency_score']}: {inputs.get('orders_12m', 0)} orders in "
+                     "the last 12 months")
+    if "monetary_score" in inputs:
+        words.append(f"M {inputs['monetary_score']}: {_pounds(inputs.get('revenue_12m'))} in the "
+                     "last 12 months")
+    return words
+
+
+def _tier_words(inputs: dict) -> list[str]:
+    words = []
+    if "value_tier" in inputs:
+        words.append(f"Value tier: {_label(ValueTier, inputs['value_tier'])}, "
+                     f"{_pounds(inputs.get('revenue_12m'))} revenue in 12 months")
+    if "margin_tier" in inputs:
+        margin = inputs.get("margin_12m")
+        words.append(f"Margin tier: {_label(ValueTier, inputs['margin_tier'])}, "
+                     f"{_pounds(margin) if margin is not None else 'no cost price'} margin in "
+                     "12 months")
+    return words
+
+
+def _lapsing_words(inputs: dict) -> list[str]:
+    if "lapsed" not in inputs:
+        return []
+    cadence = inputs.get("cadence_days")
+    usual = f"usually {cadence:g} days between orders" if cadence else "no usual cadence yet"
+    return [f"Lapsed: {_ago(inputs)}, {usual} "
+            f"({inputs.get('orders_total', 0)} orders in all)"]
+
+
+def _cluster_words(inputs: dict) -> list[str]:
+    if "cluster" not in inputs:
+        return []
+    words = [f"Cluster {inputs['cluster']}: {inputs.get('cluster_name') or 'unnamed'}"]
+    if "recency_score" not in inputs and "orders_12m" in inputs:
+        words.append(f"{_ago(inputs).capitalize()}, "
+                     f"{inputs['orders_12m']} orders and {_pounds(inputs.get('revenue_12m'))} "
+                     "in the last 12 months")
+    return words
+
+
+def _propensity_words(inputs: dict) -> list[str]:
+    if "probability" not in inputs:
+        return []
+    category = inputs.get("category") or f"category {inputs.get('category_id')}"
+    trained = (inputs.get("model_trained_at") or "")[:10]
+    return [f"Likely to order {category} soon: {inputs['probability']:.0%} (at least "
+            f"{inputs.get('min_probability', 0):.0%} required; model {inputs.get('model_id')}"
+            f"{', trained ' + trained if trained else ''})"]
+
+
+_WORDED = {
+    "rfm_group", "recency_score", "frequency_score", "monetary_score", "days_since_last_order",
+    "last_order_on",
+    "orders_12m", "revenue_12m", "value_tier", "margin_tier", "margin_12m", "lapsed",
+    "cadence_days", "orders_total", "cluster", "cluster_name", "probability", "category",
+    "category_id", "min_probability", "model_id", "model_trained_at",
+}
+
+
+def inputs_in_words(inputs: dict) -> tuple[str, ...]:
+    """The inputs stored with a computed membership, as sentences for staff ("R 5: last order 3
+    days ago"); keys this function does not know are shown as they are."""
+    words = [
+        *_rfm_words(inputs), *_tier_words(inputs), *_lapsing_words(inputs),
+        *_cluster_words(inputs), *_propensity_words(inputs),
+    ]
+    words += [f"{key.replace('_', ' ')}: {value}" for key, value in inputs.items()
+              if key not in _WORDED]
+    return tuple(words)
+
+
+@dataclass(frozen=True)
+class BuyerAnalysis:
+    """What the analysis holds about one buyer: RFM scores and group, tiers, lapsing, cluster
+    and the highest buying propensities of the newest used model."""
+
+    computed_at: datetime | None
+    rfm: str
+    rfm_group: str
+    value_tier: str
+    margin_tier: str
+    lapsed: bool
+    cluster: str
+    propensities: tuple[tuple[str, float], ...]
+
+
+def _own_analysis_rows(buyer) -> tuple[str, Q]:
+    if buyer.organisation_id is not None:
+        return Audience.ORGANISATIONS, Q(organisation_id=buyer.organisation_id)
+    return Audience.CONSUMERS, Q(user_id=buyer.user_id, organisation__isnull=True)
+
+
+def buyer_analysis(*, buyer) -> BuyerAnalysis | None:
+    """The analysis of `buyer` (a BuyerContext) for "explain this buyer", in two queries; None
+    for a visitor who has not signed in. Empty values where the analysis has not run yet."""
+    if buyer.organisation_id is None and buyer.user_id is None:
+        return None
+    audience, own = _own_analysis_rows(buyer)
+    facts = BuyerFacts.objects.filter(own).select_related("cluster").first()
+    newest = (
+        PropensityModel.objects.filter(audience=audience, used=True)
+        .order_by("-trained_at", "-id").values("pk")[:1]
+    )
+    scores = (
+        PropensityScore.objects.filter(own, model_id=Subquery(newest))
+        .select_related("category", "product").order_by("-probability", "id")[:5]
+    )
+    propensities = tuple(
+        (str(score.product or score.category), score.probability) for score in scores
+    )
+    if facts is None:
+        return BuyerAnalysis(None, "", "", "", "", False, "", propensities)
+    scored = facts.recency_score is not None
+    return BuyerAnalysis(
+        computed_at=facts.computed_at,
+        rfm=(f"R {facts.recency_score} · F {facts.frequency_score} · M {facts.monetary_score}"
+             if scored else ""),
+        rfm_group=facts.get_rfm_group_display(),
+        value_tier=facts.get_value_tier_display(),
+        margin_tier=facts.get_margin_tier_display(),
+        lapsed=facts.lapsed,
+        cluster=str(facts.cluster) if facts.cluster else "",
+        propensities=propensities,
+    )

@@ -29,6 +29,7 @@ from .definitions import (
     SegmentMembership,
     category_lookup,
     parse_behaviour_value,
+    propensity_basis,
     refuse_computed,
 )
 
@@ -37,5 +38,6 @@ __all__ = [
     "BuyerCategoryFacts", "BuyerFacts", "Cluster", "ComputedMembership", "ConditionField",
     "MovementDirection", "Operator", "PropensityModel", "PropensityScore", "RfmGroup", "RunStatus",
     "Segment", "SegmentCondition", "SegmentKind", "SegmentMembership", "SegmentMovement",
-    "SegmentRun", "ValueTier", "category_lookup", "parse_behaviour_value", "refuse_computed",
+    "SegmentRun", "ValueTier", "category_lookup", "parse_behaviour_value", "propensity_basis",
+    "refuse_computed",
 ]

@@ -176,6 +176,7 @@ class SegmentRun(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        permissions = [("recompute_segments", "Can start a recompute of the computed segments")]
 
     def __str__(self) -> str:
         kind = "full" if self.full else "incremental"

@@ -56,6 +56,71 @@ class Segment(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
 
+    def clean(self):
+        super().clean()
+        if self.kind != SegmentKind.COMPUTED:
+            errors = {}
+            if self.basis:
+                errors["basis"] = "Only computed segments are filled by an analysis."
+            if self.basis_value:
+                errors["basis_value"] = "Only computed segments have a basis value."
+            if errors:
+                raise ValidationError(errors)
+            return
+        if not self.basis:
+            raise ValidationError({"basis": "Choose which analysis fills this computed segment."})
+        problem = _basis_value_problem(self)
+        if problem:
+            raise ValidationError({"basis_value": problem})
+
+
+def propensity_basis(value: str) -> tuple[int, float] | None:
+    """The category id and least probability of a propensity basis ("12 0.5"), or None when
+    `value` is not of that form (a whole number, then a probability above 0 and at most 1)."""
+    parts = value.split()
+    if len(parts) != 2 or not parts[0].isdigit():
+        return None
+    try:
+        probability = float(parts[1])
+    except ValueError:
+        return None
+    if not 0 < probability <= 1:
+        return None
+    return int(parts[0]), probability
+
+
+def _basis_value_problem(segment: Segment) -> str:
+    """What is wrong with a computed segment's basis value, or "" when it names something that
+    exists."""
+    from .analysis import Cluster, RfmGroup, ValueTier
+
+    basis, value = segment.basis, segment.basis_value.strip()
+    if basis == ComputedBasis.RFM_GROUP and value not in RfmGroup.values:
+        return f"Write one of the RFM groups: {', '.join(RfmGroup.values)}."
+    if basis in (ComputedBasis.VALUE_TIER, ComputedBasis.MARGIN_TIER) and (
+        value not in ValueTier.values
+    ):
+        return f"Write one of the tiers: {', '.join(ValueTier.values)}."
+    if basis == ComputedBasis.LAPSED and value:
+        return "Lapsing takes no value: leave it empty."
+    if basis == ComputedBasis.CLUSTER:
+        current = Cluster.objects.filter(audience=segment.audience, is_current=True)
+        linked = segment.pk is not None and current.filter(segment_id=segment.pk).exists()
+        if not (value or linked):
+            return "Write the number of a current cluster of this audience."
+        if value and not (value.isdigit() and current.filter(number=int(value)).exists()):
+            numbers = ", ".join(str(n) for n in current.values_list("number", flat=True))
+            known = f"the current ones are {numbers}" if numbers else "none exists yet"
+            return f"No current cluster of this audience has number {value}: {known}."
+    if basis == ComputedBasis.PROPENSITY:
+        parsed = propensity_basis(value)
+        if parsed is None:
+            return 'Write a category id and the least probability above 0, e.g. "12 0.5".'
+        category = apps.get_model("catalog", "Category")
+        if not category.objects.filter(pk=parsed[0]).exists():
+            return f"No category has id {parsed[0]}."
+    return ""
+
 
 def refuse_computed(segments, what: str) -> None:
     """Computed segments never grant a catalogue or a contract or segment price (those stay

@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab, crontab_parser
 from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -162,6 +163,33 @@ CELERY_BEAT_SCHEDULE: dict = {
 CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "ordering.tasks.webhooks_sweep", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["card-payments-settle"] = {
     "task": "ordering.tasks.card_payments_settle", "schedule": 60.0,
+}
+
+# Computed segments (segments/services.py): an incremental recompute every night at this time
+# (Europe/London), and a full one instead on the day(s) of SEGMENTS_FULL_RECOMPUTE_DAY (cron day of
+# week: "sun", "6", "mon,thu").
+SEGMENTS_RECOMPUTE_HOUR = int(os.environ.get("SEGMENTS_RECOMPUTE_HOUR", "2"))
+SEGMENTS_RECOMPUTE_MINUTE = int(os.environ.get("SEGMENTS_RECOMPUTE_MINUTE", "30"))
+SEGMENTS_FULL_RECOMPUTE_DAY = os.environ.get("SEGMENTS_FULL_RECOMPUTE_DAY", "sun")
+# A run still marked running after this long is taken to have died (where no database lock says so).
+SEGMENTS_RUN_STALE_HOURS = int(os.environ.get("SEGMENTS_RUN_STALE_HOURS", "6"))
+_INCREMENTAL_DAYS = sorted(set(range(7)) - crontab_parser(7).parse(SEGMENTS_FULL_RECOMPUTE_DAY))
+if _INCREMENTAL_DAYS:
+    CELERY_BEAT_SCHEDULE["segments-recompute-nightly"] = {
+        "task": "segments.tasks.recompute_segments_task",
+        "schedule": crontab(
+            hour=SEGMENTS_RECOMPUTE_HOUR, minute=SEGMENTS_RECOMPUTE_MINUTE,
+            day_of_week=",".join(str(day) for day in _INCREMENTAL_DAYS),
+        ),
+        "kwargs": {"full": False},
+    }
+CELERY_BEAT_SCHEDULE["segments-recompute-weekly-full"] = {
+    "task": "segments.tasks.recompute_segments_task",
+    "schedule": crontab(
+        hour=SEGMENTS_RECOMPUTE_HOUR, minute=SEGMENTS_RECOMPUTE_MINUTE,
+        day_of_week=SEGMENTS_FULL_RECOMPUTE_DAY,
+    ),
+    "kwargs": {"full": True},
 }
 
 # Card payments (ordering/services/payment.py, docs/ordering.md "Card payment"). An order awaiting

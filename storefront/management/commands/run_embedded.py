@@ -15,9 +15,8 @@ class Command(RunserverCommand):
         if settings.CELERY_TASK_ALWAYS_EAGER:
             scheduler = EmbeddedScheduler()
             scheduler.start()
-            self.stdout.write(
-                f"Scheduled jobs run in this process: {', '.join(e.name for e in scheduler.entries)}"
-            )
+            names = ", ".join(entry.name for entry in scheduler.entries)
+            self.stdout.write(f"Scheduled jobs run in this process: {names}")
         else:
             self.stdout.write("Tasks go to the broker: run `celery -A storefront worker -B`.")
         super().inner_run(*args, **options)
