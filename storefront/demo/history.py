@@ -88,11 +88,11 @@ def order_days(habit: str, rng: random.Random) -> list[int]:
             days.append(day)
             day -= gap + rng.uniform(-0.12, 0.12) * gap
     elif habit == Habit.LAPSING:
-        stop = rng.uniform(165, 240)
+        stop = rng.uniform(165, 230)
         day = HISTORY_DAYS - rng.uniform(1, 15)
         while day >= stop:
             days.append(day)
-            day -= rng.uniform(24, 36)
+            day -= rng.uniform(10, 18)
     elif habit == Habit.DECLINING:
         day, gap = HISTORY_DAYS - rng.uniform(1, 10), 18.0
         while day >= 1:
@@ -104,7 +104,7 @@ def order_days(habit: str, rng: random.Random) -> list[int]:
             days.append(day)
             day, gap = day - gap * rng.uniform(0.9, 1.1), max(gap * 0.78, 9.0)
     elif habit == Habit.NEW:
-        days = sorted(rng.uniform(1, 27) for _ in range(rng.randint(1, 3)))[::-1]
+        days = [rng.uniform(1, 27)]
     elif habit == Habit.ONE_OFF:
         days = [rng.uniform(100, 450)]
     elif habit == Habit.OCCASIONAL:
@@ -118,6 +118,8 @@ def basket_factor(habit: str, position: float) -> float:
     lapsing buyers bought big, declining ones less and less, growing ones more and more."""
     if habit == Habit.LAPSING:
         return 2.0
+    if habit == Habit.NEW:
+        return 0.4
     if habit == Habit.DECLINING:
         return 2.0 * 0.2**position
     if habit == Habit.GROWING:
@@ -463,7 +465,7 @@ COMPUTED_SEGMENTS = (
     ("value-concierge", "Concierge accounts", Audience.ORGANISATIONS, ComputedBasis.VALUE_TIER,
      "concierge", "The top fifth of organisations by revenue over the last 12 months."),
     ("lapsed-organisations", "Lapsed organisations", Audience.ORGANISATIONS,
-     ComputedBasis.LAPSED, "true",
+     ComputedBasis.LAPSED, "",
      "Organisations that have not ordered for longer than their own cadence allows."),
     ("consumer-champions", "Champion consumers", Audience.CONSUMERS, ComputedBasis.RFM_GROUP,
      "champions", "Consumers who bought recently, often and the most."),
@@ -471,7 +473,7 @@ COMPUTED_SEGMENTS = (
      "at_risk", "Consumers who used to buy often, but not lately."),
     ("consumer-concierge", "Concierge consumers", Audience.CONSUMERS, ComputedBasis.VALUE_TIER,
      "concierge", "The top fifth of consumers by revenue over the last 12 months."),
-    ("lapsed-consumers", "Lapsed consumers", Audience.CONSUMERS, ComputedBasis.LAPSED, "true",
+    ("lapsed-consumers", "Lapsed consumers", Audience.CONSUMERS, ComputedBasis.LAPSED, "",
      "Consumers who have not ordered for longer than their own cadence allows."),
 )
 

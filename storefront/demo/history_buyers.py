@@ -16,10 +16,10 @@ class Habit:
     MONTHLY = "monthly"
     QUARTERLY = "quarterly"
     OCCASIONAL = "occasional"
-    LAPSING = "lapsing"  # large, regular orders that stopped five to eight months ago
+    LAPSING = "lapsing"  # large orders every two weeks or so, stopped five to eight months ago
     DECLINING = "declining"  # orders further apart and smaller as time goes on
     GROWING = "growing"  # started a year ago; orders closer together and larger
-    NEW = "new"  # first order within the last month
+    NEW = "new"  # one small first order within the last month
     ONE_OFF = "one_off"
     PROSPECT = "prospect"  # never ordered
 
