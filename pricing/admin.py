@@ -116,7 +116,7 @@ class PriceListForm(forms.ModelForm):
                 territories=list(cleaned.get("territories") or []),
             )
         except ValidationError as exc:
-            raise forms.ValidationError(exc.messages) from exc
+            self.add_error(None, exc)  # at the field it names, else above the form
         return cleaned
 
 

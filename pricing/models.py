@@ -118,7 +118,10 @@ class PriceList(models.Model):
         promotion may target a computed segment."""
         if self.kind in ASSIGNED_KINDS:
             if self.kind != PriceListKind.PROMOTION:
-                refuse_computed(segments, f"a {self.get_kind_display().lower()}")
+                try:
+                    refuse_computed(segments, f"a {self.get_kind_display().lower()}")
+                except ValidationError as exc:
+                    raise ValidationError({"segments": exc.messages}) from exc
             return
         if segments or organisations or territories:
             raise ValidationError(
