@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from .analysis.clusters import fit_clusters
 from .analysis.facts import refresh_facts
-from .analysis.memberships import sync_computed_memberships
+from .analysis.memberships import Touched, sync_computed_memberships
 from .analysis.propensity import train_and_score
 from .analysis.scores import score_buyers
 from .models import RunStatus, SegmentRun
@@ -43,6 +43,7 @@ PHASES: list[tuple[str, Callable]] = [
 # incremental run refreshes the facts, the scores and the memberships they decide.
 FULL_ONLY = {"clusters", "propensity"}
 FACTS_PHASE = "facts"
+SCORES_PHASE = "scores"
 MEMBERSHIPS_PHASE = "memberships"
 
 # Any number unique to this lock among the project's PostgreSQL advisory locks.
@@ -159,14 +160,15 @@ def _record(run: SegmentRun, report, **fields) -> None:
 
 def _run_phases(run: SegmentRun, progress) -> None:
     now = timezone.now()
-    facts_changed = bumped = (set(), set())
+    facts_changed = bumped = changed = (set(), set())
     phases = [(name, phase) for name, phase in PHASES if run.full or name not in FULL_ONLY]
     for index, (name, phase) in enumerate(phases):
         _record(run, progress, phase=name, progress=index * 100 // len(phases))
         started = time.monotonic()
         try:
             with transaction.atomic():
-                result = _call(phase, full=run.full, now=now, run=run)
+                result = _call(phase, full=run.full, now=now, run=run,
+                               touched=None if run.full else Touched.of(*changed))
         except Exception as exc:
             logger.exception("Segment recompute %s failed in %s", run.pk, name)
             run.timings[name] = round(time.monotonic() - started, 3)
@@ -179,6 +181,8 @@ def _run_phases(run: SegmentRun, progress) -> None:
         _record(run, None, timings=run.timings, counts=run.counts)
         if name == FACTS_PHASE:
             facts_changed = _changed_buyers(result)
+        if name in (FACTS_PHASE, SCORES_PHASE):
+            changed = tuple(a | b for a, b in zip(changed, _changed_buyers(result), strict=True))
         elif name == MEMBERSHIPS_PHASE:
             bumped = _changed_buyers(result)
     run.counts["contexts_renewed"] = bump_buyers(

@@ -30,6 +30,7 @@ from ..models import (
     MovementDirection,
     PropensityModel,
     PropensityScore,
+    RunStatus,
     Segment,
     SegmentKind,
     SegmentMovement,
@@ -190,14 +191,14 @@ def _order(buyer: Buyer) -> tuple[int, int]:
     return buyer[0] or 0, buyer[1] or 0
 
 
-def _audience_facts(audience: str) -> dict[Buyer, object]:
-    """Every current buyer's facts of one audience, as light rows (one query)."""
+def _audience_facts(audience: str, only: "Touched | None" = None) -> dict[Buyer, object]:
+    """Every current buyer's facts of one audience (or of the `only` buyers), as light rows."""
     rows = (
         BuyerFacts.objects.filter(buyers_q(audience)).order_by()
         .annotate(last_order_on=TruncDate("last_order_at"))  # the local day, by the database
         .values_list(*FACT_FIELDS, named=True).iterator(chunk_size=BATCH)
     )
-    return {_buyer(row): row for row in rows}
+    return {_buyer(row): row for row in rows if only is None or _buyer(row) in only}
 
 
 def _facts_members(rule: _Rule, facts: dict, now) -> tuple[dict, Callable[[Buyer], dict]]:
@@ -281,16 +282,33 @@ def _movements(segment, buyers: Iterable[Buyer], direction, inputs, *, now, run)
     ]
 
 
-def _write_difference(segment, wanted: dict, leaving, *, now, run, result) -> None:
+def _stored(segment, only: "Touched | None") -> dict[Buyer, tuple[int, dict]]:
+    """The segment's stored members (of the `only` buyers) with their row id and inputs; the
+    inputs are read only for the buyers asked about."""
+    rows = ComputedMembership.objects.filter(segment=segment).order_by()
+    if only is None:
+        return {
+            (o, u): (pk, inputs)
+            for pk, o, u, inputs in rows.values_list("pk", "organisation_id", "user_id", "inputs")
+            .iterator(chunk_size=BATCH)
+        }
+    ids = [pk for pk, o, u in rows.values_list("pk", "organisation_id", "user_id")
+           .iterator(chunk_size=BATCH) if (o, u) in only]
+    stored = {}
+    for batch in _batches(ids):
+        for pk, o, u, inputs in ComputedMembership.objects.filter(pk__in=batch).values_list(
+            "pk", "organisation_id", "user_id", "inputs"
+        ):
+            stored[(o, u)] = (pk, inputs)
+    return stored
+
+
+def _write_difference(segment, wanted: dict, leaving, *, now, run, result, only=None) -> None:
     """Store `wanted` (buyer → inputs) as the segment's members: new rows for entrants, leavers
     deleted, and stayers whose inputs changed rewritten with the new computed_at (a stayer whose
-    inputs are the same keeps its row as it was). Rows are built a batch at a time."""
-    stored = {
-        (o, u): (pk, inputs)
-        for pk, o, u, inputs in ComputedMembership.objects.filter(segment=segment)
-        .order_by().values_list("pk", "organisation_id", "user_id", "inputs")
-        .iterator(chunk_size=BATCH)
-    }
+    inputs are the same keeps its row as it was). With `only`, just those buyers are compared
+    (`wanted` holds only them). Rows are built a batch at a time."""
+    stored = _stored(segment, only)
     entering = sorted(wanted.keys() - stored.keys(), key=_order)
     exiting = sorted(stored.keys() - wanted.keys(), key=_order)
     changed = [(stored[b][0], wanted[b]) for b in wanted.keys() & stored.keys()
@@ -324,30 +342,63 @@ def _write_difference(segment, wanted: dict, leaving, *, now, run, result) -> No
             result.user_ids.add(u)
 
 
-def sync_computed_memberships(*, run: SegmentRun | None = None, now=None) -> MembershipSync:
+def _edited_since_last_run(run: SegmentRun | None) -> set[int]:
+    """Computed segments created or changed since the last finished run began (all of them when
+    there was none): they are evaluated for every buyer even in an incremental run."""
+    last = (
+        SegmentRun.objects.filter(status=RunStatus.DONE).exclude(pk=getattr(run, "pk", None))
+        .order_by("-started_at").first()
+    )
+    changed = Segment.history.filter(kind=SegmentKind.COMPUTED)
+    if last is not None:
+        changed = changed.filter(history_date__gte=last.started_at)
+    return set(changed.values_list("id", flat=True))
+
+
+class Touched(frozenset):
+    """A set of buyers ((organisation id, None) or (None, user id)) whose facts or scores
+    changed."""
+
+    @classmethod
+    def of(cls, organisation_ids=(), user_ids=()) -> "Touched":
+        return cls({(o, None) for o in organisation_ids} | {(None, u) for u in user_ids})
+
+
+def sync_computed_memberships(*, run: SegmentRun | None = None, now=None,
+                              touched: Touched | None = None) -> MembershipSync:
     """Evaluate every active computed segment from its basis and write the difference from the
     stored members (one transaction); bump the cache version of exactly the buyers who entered or
-    left a segment. A segment without a basis is left as it is."""
+    left a segment. A segment without a basis is left as it is.
+
+    `touched` limits the work to the buyers whose facts or scores changed (an incremental run,
+    where clusters and propensities stay as they were): nobody else's memberships can have
+    changed, so nobody else is read, and propensity segments are left as they are."""
     now = now or timezone.now()
     result = MembershipSync()
     segments = list(
         Segment.objects.filter(kind=SegmentKind.COMPUTED, is_active=True).order_by("code")
     )
     clusters = _current_clusters() if segments else {}
+    edited = _edited_since_last_run(run) if touched is not None else set()
     facts: dict[str, dict] = {}
     with transaction.atomic():
         for segment in segments:
+            only = None if segment.pk in edited else touched
             if segment.basis == ComputedBasis.PROPENSITY:
+                if only is not None:
+                    continue
                 wanted, leaving = _propensity_members(segment)
             else:
                 rule = _facts_rule(segment, clusters)
                 if rule is None:
                     result.skipped += 1
                     continue
-                if segment.audience not in facts:
-                    facts[segment.audience] = _audience_facts(segment.audience)
-                wanted, leaving = _facts_members(rule, facts[segment.audience], now)
-            _write_difference(segment, wanted, leaving, now=now, run=run, result=result)
+                key = (segment.audience, only is None)
+                if key not in facts:
+                    facts[key] = _audience_facts(segment.audience, only)
+                wanted, leaving = _facts_members(rule, facts[key], now)
+            _write_difference(segment, wanted, leaving, now=now, run=run, result=result,
+                              only=only)
             result.segments += 1
         bump_buyers(organisation_ids=sorted(result.organisation_ids),
                     user_ids=sorted(result.user_ids))

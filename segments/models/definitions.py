@@ -103,7 +103,8 @@ def _basis_value_problem(segment: Segment) -> str:
         return f"Write one of the tiers: {', '.join(ValueTier.values)}."
     if basis == ComputedBasis.LAPSED and value:
         return "Lapsing takes no value: leave it empty."
-    if basis == ComputedBasis.CLUSTER:
+    if basis == ComputedBasis.CLUSTER and segment.is_active:
+        # A switched-off segment may keep the number of a cluster a refit no longer has.
         current = Cluster.objects.filter(audience=segment.audience, is_current=True)
         linked = segment.pk is not None and current.filter(segment_id=segment.pk).exists()
         if not (value or linked):
