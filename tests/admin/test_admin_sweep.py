@@ -7,6 +7,7 @@ from django.urls import NoReverseMatch, reverse
 
 from accounts.models import ApiKey, Membership, User
 from storefront.api.services import api_key_issue
+from storefront.demo.history import compute_demo_segments
 
 pytestmark = pytest.mark.django_db
 
@@ -16,8 +17,18 @@ REGISTERED = sorted(
 STAFF = ["admin@demo.test", "manager@demo.test"]
 
 
+@pytest.fixture(scope="module")
+def computed_world(demo_world, django_db_blocker):
+    """The demo world with its segments computed, as `load_demo` leaves it: runs, facts,
+    clusters, propensity models and scores, computed memberships and movements have rows."""
+    with django_db_blocker.unblock():
+        compute_demo_segments()
+    return demo_world
+
+
 @pytest.fixture
-def world(demo_world):
+def world(computed_world):
+    demo_world = computed_world
     membership = Membership.objects.select_related("organisation", "user").get(
         user__email="nhs.admin@demo.test"
     )
