@@ -42,6 +42,8 @@ MARGIN = 0.01  # how far the model's AUC must pass the baseline's to be used
 CHANCE_FLOOR = 0.55  # and a model this close to a coin toss is never used
 KEEP_PREVIOUS_DAYS = 60  # a previous used model's scores outlive a failed training this long
 TOP_PRODUCTS = 3
+TOP_CATEGORIES = 5  # categories stored per buyer, the likeliest first ...
+KEEP_FLOOR = 0.5  # ... and any other this likely
 TRAINING_BUYERS_PER_SNAPSHOT = 3_000
 HOLDOUT_BUYERS = 10_000
 NO_GAP_DAYS = 365.0  # the usual gap of a buyer with a single order
@@ -166,21 +168,39 @@ def _open() -> dict[str, dict]:
     return _local.tables
 
 
-def _build_events(cursor, audience: str, level: str, until: datetime) -> None:
-    """One row per buyer, item and counted order placed before `until`."""
+def _build_events(cursor, audience: str, level: str, until: datetime,
+                  top_as_of: datetime | None = None) -> None:
+    """One row per buyer, item and counted order placed before `until`. For products, only the
+    buyer's TOP_PRODUCTS products by units in the 365 days before `top_as_of` (the candidates
+    of a product snapshot at that date), so the table and every query on it stay small."""
     buyer, counted = _counted(audience)
     item = "p.category_id" if level == "category" else "l.product_id"
     table = _table(audience, level)
-    cursor.execute(f"DROP TABLE IF EXISTS {table}")
-    cursor.execute(f"""
-CREATE TEMPORARY TABLE {table} AS
+    events = f"""
 SELECT {buyer} AS buyer, {item} AS item, {_day("o.placed_at")} AS day,
        CAST(SUM(l.line_net) AS DOUBLE PRECISION) AS net, SUM(l.quantity) AS units
 FROM {OrderLine._meta.db_table} l
 JOIN {Order._meta.db_table} o ON o.id = l.order_id
 JOIN {Product._meta.db_table} p ON p.id = l.product_id
 WHERE {counted} AND o.placed_at < %s
-GROUP BY {buyer}, {item}, o.id, o.placed_at""", [connection.ops.adapt_datetimefield_value(until)])
+GROUP BY {buyer}, {item}, o.id, o.placed_at"""
+    params = [connection.ops.adapt_datetimefield_value(until)]
+    if level == "product":
+        t = _day_number(top_as_of)
+        events = f"""
+WITH events AS ({events}
+), top AS (
+    SELECT buyer, item FROM (
+        SELECT buyer, item, ROW_NUMBER() OVER
+               (PARTITION BY buyer ORDER BY SUM(units) DESC, item) AS rank
+        FROM events WHERE day >= %s AND day < %s GROUP BY buyer, item) ranked
+    WHERE rank <= {TOP_PRODUCTS}
+)
+SELECT events.buyer, events.item, events.day, events.net, events.units
+FROM events JOIN top ON top.buyer = events.buyer AND top.item = events.item"""
+        params += [t - 365, t]
+    cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {table} AS {events}", params)
     if connection.vendor == "postgresql":
         cursor.execute(f"ANALYZE {table}")
 
@@ -201,7 +221,7 @@ def history_tables(*, audience: str, until: datetime):
             [connection.ops.adapt_datetimefield_value(until)],
         )
         _build_events(cursor, audience, "category", until)
-    _open()[audience] = {"until": until, "levels": {"category"}}
+    _open()[audience] = {"until": until, "levels": {"category": None}}
     try:
         yield
     finally:
@@ -213,20 +233,9 @@ def history_tables(*, audience: str, until: datetime):
 
 def _feature_sql(*, audience: str, level: str) -> str:
     sample = "buyer %% %(modulus)s = %(residue)s"
-    table = _table(audience, level)
     source = f"""
-    SELECT buyer, item, day, net, units FROM {table} WHERE {sample} AND day < %(until)s"""
-    if level == "product":
-        # Only the buyer's TOP_PRODUCTS products by units in the year before are candidates:
-        # choose them first, so the gaps are computed for those pairs alone.
-        source = f"""
-    SELECT e.buyer, e.item, e.day, e.net, e.units FROM {table} e JOIN (
-        SELECT buyer, item FROM (
-            SELECT buyer, item, ROW_NUMBER() OVER
-                   (PARTITION BY buyer ORDER BY SUM(units) DESC, item) AS rank
-            FROM {table} WHERE {sample} AND day >= %(t)s - 365 AND day < %(t)s
-            GROUP BY buyer, item) ranked WHERE rank <= {TOP_PRODUCTS}
-    ) top ON top.buyer = e.buyer AND top.item = e.item WHERE e.day < %(until)s"""
+    SELECT buyer, item, day, net, units FROM {_table(audience, level)}
+    WHERE {sample} AND day < %(until)s"""
     return f"""
 WITH events AS MATERIALIZED ({source}
 ), past AS (
@@ -286,9 +295,10 @@ def _query_snapshot(audience, as_of, until, level, labelled, modulus, residue) -
               "residue": residue}
     with connection.cursor() as cursor:
         tables = _open()[audience]
-        if level not in tables["levels"]:
-            _build_events(cursor, audience, level, tables["until"])
-            tables["levels"].add(level)
+        top_as_of = as_of if level == "product" else None
+        if level not in tables["levels"] or tables["levels"][level] != top_as_of:
+            _build_events(cursor, audience, level, tables["until"], top_as_of)
+            tables["levels"][level] = top_as_of
         if connection.vendor == "postgresql":
             # The planner cannot estimate the aggregated CTEs (nor the buyer sample) and would
             # join them in nested loops, quadratic in the buyers; hash joins are linear. The
@@ -461,54 +471,72 @@ def _train(*, audience: str, now: datetime, run: SegmentRun | None) -> Trained:
 # ---------------------------------------------------------------------------------------------
 # Scores
 
-def _score_rows(audience: str, model: PropensityModel, estimator, now: datetime):
-    """(organisation, user, category, product, probability) of every scored pair as of now."""
-    own = "organisation" if audience == Audience.ORGANISATIONS else "user"
+def keep_top(buyers: np.ndarray, probability: np.ndarray, *, top: int,
+             floor: float) -> np.ndarray:
+    """Which pairs to store: per buyer the `top` highest probabilities (ties to the lower item
+    position, so the choice is deterministic), and any other pair at or above `floor`."""
+    if not len(buyers):
+        return np.zeros(0, dtype=bool)
+    order = np.lexsort((np.arange(len(buyers)), -probability, buyers))
+    ranked = buyers[order]
+    starts = np.r_[0, np.flatnonzero(ranked[1:] != ranked[:-1]) + 1]
+    rank = np.arange(len(ranked)) - np.repeat(starts, np.diff(np.r_[starts, len(ranked)]))
+    keep = np.zeros(len(buyers), dtype=bool)
+    keep[order] = rank < top
+    return keep | (probability >= floor)
+
+
+def _score_rows(audience: str, estimator, now: datetime) -> list[tuple]:
+    """(organisation, user, category, product, probability) of every stored pair as of now: the
+    buyer's TOP_CATEGORIES likeliest categories and any other at or above KEEP_FLOOR, and its
+    TOP_PRODUCTS most-bought products."""
+    rows = []
     for level in ("category", "product"):
         snap = snapshot_features(audience=audience, as_of=now, level=level, labelled=False)
         if not len(snap.buyers):
             continue
         with threadpool_limits(limits=1, user_api="openmp"):
             probability = np.clip(estimator.predict_proba(snap.X)[:, 1], 0.0, 1.0)
-        for buyer, item, p in zip(snap.buyers.tolist(), snap.items.tolist(),
-                                  probability.tolist(), strict=True):
-            ids = (buyer, None) if own == "organisation" else (None, buyer)
-            yield (*ids, *((item, None) if level == "category" else (None, item)), p)
+        if level == "category":
+            keep = keep_top(snap.buyers, probability, top=TOP_CATEGORIES, floor=KEEP_FLOOR)
+            buyers, items, probability = snap.buyers[keep], snap.items[keep], probability[keep]
+        else:
+            buyers, items = snap.buyers, snap.items
+        buyers, items, probability = buyers.tolist(), items.tolist(), probability.tolist()
+        none = [None] * len(buyers)
+        owners = (buyers, none) if audience == Audience.ORGANISATIONS else (none, buyers)
+        scored = (items, none) if level == "category" else (none, items)
+        rows.extend(zip(*owners, *scored, probability, strict=True))
+    return rows
 
 
-def _write_scores(model: PropensityModel, rows) -> int:
+def _write_scores(model: PropensityModel, rows: list[tuple]) -> int:
     """Insert the scores in bulk: COPY on PostgreSQL, batches of BATCH_SIZE rows elsewhere."""
     if connection.vendor == "postgresql":
         return _copy_scores(model, rows)
     sql = (f"INSERT INTO {PropensityScore._meta.db_table} (model_id, organisation_id, user_id, "
            "category_id, product_id, probability) VALUES (%s, %s, %s, %s, %s, %s)")
-    written, batch = 0, []
     with connection.cursor() as cursor:
-        for row in rows:
-            batch.append((model.pk, *row))
-            if len(batch) == BATCH_SIZE:
-                cursor.executemany(sql, batch)
-                written, batch = written + len(batch), []
-        if batch:
-            cursor.executemany(sql, batch)
-    return written + len(batch)
+        for start in range(0, len(rows), BATCH_SIZE):
+            cursor.executemany(sql, [(model.pk, *row) for row in rows[start:start + BATCH_SIZE]])
+    return len(rows)
 
 
-def _copy_scores(model: PropensityModel, rows) -> int:
+def _copy_scores(model: PropensityModel, rows: list[tuple]) -> int:
     def text(value):
         return r"\N" if value is None else str(value)
 
-    lines = [
+    payload = "".join(
         f"{model.pk}\t{text(o)}\t{text(u)}\t{text(c)}\t{text(p)}\t{prob!r}\n"
         for o, u, c, p, prob in rows
-    ]
+    )
     table = PropensityScore._meta.db_table
     with connection.cursor() as cursor, cursor.cursor.copy(
         f"COPY {table} (model_id, organisation_id, user_id, category_id, product_id, "
         "probability) FROM STDIN"
     ) as copy:
-        copy.write("".join(lines))
-    return len(lines)
+        copy.write(payload)
+    return len(rows)
 
 
 def _retire_scores(audience: str, trained: PropensityModel, now: datetime) -> None:
@@ -536,6 +564,6 @@ def train_and_score(*, now: datetime | None = None,
                 _retire_scores(audience, trained.model, now)
                 if trained.model.used:
                     _write_scores(trained.model,
-                                  _score_rows(audience, trained.model, trained.estimator, now))
+                                  _score_rows(audience, trained.estimator, now))
             models.append(trained.model)
     return models
