@@ -168,23 +168,34 @@ def _open() -> dict[str, dict]:
     return _local.tables
 
 
-def _build_events(cursor, audience: str, level: str, until: datetime,
-                  top_as_of: datetime | None = None) -> None:
-    """One row per buyer, item and counted order placed before `until`. For products, only the
-    buyer's TOP_PRODUCTS products by units in the 365 days before `top_as_of` (the candidates
-    of a product snapshot at that date), so the table and every query on it stay small."""
+def _build_lines(cursor, audience: str, until: datetime) -> None:
+    """One row per buyer, counted order placed before `until`, category and product: the one
+    read of the order lines, from which the category and product tables are derived."""
     buyer, counted = _counted(audience)
-    item = "p.category_id" if level == "category" else "l.product_id"
-    table = _table(audience, level)
-    events = f"""
-SELECT {buyer} AS buyer, {item} AS item, {_day("o.placed_at")} AS day,
+    table = _table(audience, "lines")
+    cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    cursor.execute(f"""
+CREATE TEMPORARY TABLE {table} AS
+SELECT {buyer} AS buyer, o.id AS order_id, {_day("o.placed_at")} AS day,
+       p.category_id AS category, l.product_id AS product,
        CAST(SUM(l.line_net) AS DOUBLE PRECISION) AS net, SUM(l.quantity) AS units
 FROM {OrderLine._meta.db_table} l
 JOIN {Order._meta.db_table} o ON o.id = l.order_id
 JOIN {Product._meta.db_table} p ON p.id = l.product_id
 WHERE {counted} AND o.placed_at < %s
-GROUP BY {buyer}, {item}, o.id, o.placed_at"""
-    params = [connection.ops.adapt_datetimefield_value(until)]
+GROUP BY {buyer}, o.id, o.placed_at, p.category_id, l.product_id""",
+                   [connection.ops.adapt_datetimefield_value(until)])
+
+
+def _build_events(cursor, audience: str, level: str, top_as_of: datetime | None = None) -> None:
+    """One row per buyer, item and counted order (from the lines table). For products, only the
+    buyer's TOP_PRODUCTS products by units in the 365 days before `top_as_of` (the candidates
+    of a product snapshot at that date), so the table and every query on it stay small."""
+    table = _table(audience, level)
+    events = f"""
+SELECT buyer, {level} AS item, day, SUM(net) AS net, SUM(units) AS units
+FROM {_table(audience, "lines")} GROUP BY buyer, {level}, order_id, day"""
+    params = []
     if level == "product":
         t = _day_number(top_as_of)
         events = f"""
@@ -208,8 +219,9 @@ FROM events JOIN top ON top.buyer = events.buyer AND top.item = events.item"""
 @contextmanager
 def history_tables(*, audience: str, until: datetime):
     """Temporary tables of the audience's counted orders placed before `until` (one row per
-    order, and one per order and category), built once and read by every snapshot of a
-    training, so the order lines are scanned once rather than once per snapshot."""
+    order; one per order, category and product, read from the order lines once; and one per
+    order and category), built once and read by every snapshot of a training, so the order
+    lines are scanned once rather than once per snapshot."""
     buyer, counted = _counted(audience)
     orders = _table(audience, "orders")
     with connection.cursor() as cursor:
@@ -220,14 +232,15 @@ def history_tables(*, audience: str, until: datetime):
             f"FROM {Order._meta.db_table} o WHERE {counted} AND o.placed_at < %s",
             [connection.ops.adapt_datetimefield_value(until)],
         )
-        _build_events(cursor, audience, "category", until)
+        _build_lines(cursor, audience, until)
+        _build_events(cursor, audience, "category")
     _open()[audience] = {"until": until, "levels": {"category": None}}
     try:
         yield
     finally:
         del _open()[audience]
         with connection.cursor() as cursor:
-            for what in ("orders", "category", "product"):
+            for what in ("orders", "lines", "category", "product"):
                 cursor.execute(f"DROP TABLE IF EXISTS {_table(audience, what)}")
 
 
@@ -297,7 +310,7 @@ def _query_snapshot(audience, as_of, until, level, labelled, modulus, residue) -
         tables = _open()[audience]
         top_as_of = as_of if level == "product" else None
         if level not in tables["levels"] or tables["levels"][level] != top_as_of:
-            _build_events(cursor, audience, level, tables["until"], top_as_of)
+            _build_events(cursor, audience, level, top_as_of)
             tables["levels"][level] = top_as_of
         if connection.vendor == "postgresql":
             # The planner cannot estimate the aggregated CTEs (nor the buyer sample) and would
