@@ -11,8 +11,6 @@ naive cadence baseline. Only a model that beats the baseline on that holdout wri
 # every value (dates, sample) is a bound parameter.
 
 import math
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -27,52 +25,33 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from accounts.models import Membership, Organisation, User
-from catalog.models import Product
-from ordering.models import Order, OrderLine
+from ordering.models import Order
 
 from ..models import Audience, PropensityModel, PropensityScore, SegmentRun
-from . import COUNTED_STATES
+from .propensity_features import (  # noqa: F401 -- the feature names are part of this API
+    FEATURES,
+    HORIZON_DAYS,
+    NO_GAP_DAYS,
+    TOP_PRODUCTS,
+    Snapshot,
+    _counted,
+    history_tables,
+    snapshot_features,
+)
 
-HORIZON_DAYS = 30
 SNAPSHOT_STEP_DAYS = 30
 MAX_TRAINING_SNAPSHOTS = 6
 MIN_HISTORY_DAYS = 90  # a training snapshot needs this much history before it
 MARGIN = 0.01  # how far the model's AUC must pass the baseline's to be used
 CHANCE_FLOOR = 0.55  # and a model this close to a coin toss is never used
 KEEP_PREVIOUS_DAYS = 60  # a previous used model's scores outlive a failed training this long
-TOP_PRODUCTS = 3
+TOP_CATEGORIES = 5  # categories stored per buyer, the likeliest first ...
+KEEP_FLOOR = 0.5  # ... and any other this likely
 TRAINING_BUYERS_PER_SNAPSHOT = 3_000
 HOLDOUT_BUYERS = 10_000
-NO_GAP_DAYS = 365.0  # the usual gap of a buyer with a single order
 BATCH_SIZE = 5_000
-WORK_MEM = "256MB"  # PostgreSQL, for the feature queries only
 SEED = 7
 
-FEATURES = [
-    ("days_since_item", "Days since the buyer last ordered this category (or product)."),
-    ("item_orders_90d", "Orders of it in the last 90 days."),
-    ("item_orders_365d", "Orders of it in the last 365 days."),
-    ("item_gap_days", "The buyer's median days between orders of it; the buyer's overall "
-                      "cadence when it was ordered once; 365 when the buyer ordered once."),
-    ("days_since_any", "Days since the buyer's last order of anything."),
-    ("orders_365d", "The buyer's orders in the last 365 days."),
-    ("log_revenue_365d", "log(1 + the buyer's net revenue in the last 365 days, GBP)."),
-    ("item_share", "Its share of the buyer's net revenue in the last 365 days."),
-    ("due_ratio", "Days since the buyer last ordered it divided by its usual gap (1 = due)."),
-]
-
-
-@dataclass
-class Snapshot:
-    """Features of every candidate (buyer, item) pair as of one date, and, for a past date, the
-    label: whether the buyer ordered the item in the horizon after it."""
-
-    as_of: datetime
-    buyers: np.ndarray
-    items: np.ndarray
-    X: np.ndarray
-    y: np.ndarray | None = None
 
 
 @dataclass
@@ -98,228 +77,6 @@ def plan_snapshots(*, now: datetime, first_order_at: datetime | None) -> Plan:
             break
         plan.training.append(as_of)
     return plan
-
-
-# ---------------------------------------------------------------------------------------------
-# The feature query
-
-def _day(column: str) -> str:
-    """A timestamp as a number of days, the same unit on both databases."""
-    if connection.vendor == "postgresql":
-        return f"(date_part('epoch', {column}) / 86400.0)"
-    return f"julianday({column})"
-
-
-def _day_number(moment: datetime) -> float:
-    days = moment.timestamp() / 86400.0
-    return days if connection.vendor == "postgresql" else days + 2440587.5
-
-
-def _buyer_sql(audience: str) -> tuple[str, str]:
-    """The buyer column of an order, and the condition that the order belongs to a buyer of the
-    audience (an active organisation; a consumer: an active user in no active organisation)."""
-    if audience == Audience.ORGANISATIONS:
-        return "o.organisation_id", (
-            f"o.organisation_id IS NOT NULL AND EXISTS (SELECT 1 FROM "
-            f"{Organisation._meta.db_table} bo WHERE bo.id = o.organisation_id AND bo.is_active)"
-        )
-    return "o.placed_by_id", (
-        f"o.organisation_id IS NULL AND EXISTS (SELECT 1 FROM {User._meta.db_table} bu "
-        f"WHERE bu.id = o.placed_by_id AND bu.is_active) AND NOT EXISTS (SELECT 1 FROM "
-        f"{Membership._meta.db_table} bm JOIN {Organisation._meta.db_table} mo "
-        f"ON mo.id = bm.organisation_id WHERE bm.user_id = o.placed_by_id AND bm.is_active "
-        f"AND mo.is_active)"
-    )
-
-
-def _median(source: str, keys: str) -> str:
-    """Median of `gap` per `keys` from `source`: PostgreSQL's ordered-set aggregate, and the
-    same median from row numbers where that does not exist."""
-    if connection.vendor == "postgresql":
-        return (f"SELECT {keys}, percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) AS gap "
-                f"FROM {source} WHERE gap IS NOT NULL GROUP BY {keys}")
-    return (
-        f"SELECT {keys}, AVG(gap) AS gap FROM (SELECT {keys}, gap, ROW_NUMBER() OVER "
-        f"(PARTITION BY {keys} ORDER BY gap) AS rn, COUNT(*) OVER (PARTITION BY {keys}) AS n "
-        f"FROM {source} WHERE gap IS NOT NULL) ranked "
-        f"WHERE rn IN ((n + 1) / 2, (n + 2) / 2) GROUP BY {keys}"
-    )
-
-
-def _counted(audience: str) -> tuple[str, str]:
-    buyer, belongs = _buyer_sql(audience)
-    states = ", ".join(f"'{state}'" for state in COUNTED_STATES)
-    return buyer, f"o.state IN ({states}) AND o.currency = 'GBP' AND {belongs}"
-
-
-def _table(audience: str, what: str) -> str:
-    return f"propensity_{audience}_{what}"
-
-
-_local = threading.local()  # temporary tables belong to the thread's own connection
-
-
-def _open() -> dict[str, dict]:
-    """The history tables open on this thread: audience -> {"until", "levels" built}."""
-    if not hasattr(_local, "tables"):
-        _local.tables = {}
-    return _local.tables
-
-
-def _build_events(cursor, audience: str, level: str, until: datetime) -> None:
-    """One row per buyer, item and counted order placed before `until`."""
-    buyer, counted = _counted(audience)
-    item = "p.category_id" if level == "category" else "l.product_id"
-    table = _table(audience, level)
-    cursor.execute(f"DROP TABLE IF EXISTS {table}")
-    cursor.execute(f"""
-CREATE TEMPORARY TABLE {table} AS
-SELECT {buyer} AS buyer, {item} AS item, {_day("o.placed_at")} AS day,
-       CAST(SUM(l.line_net) AS DOUBLE PRECISION) AS net, SUM(l.quantity) AS units
-FROM {OrderLine._meta.db_table} l
-JOIN {Order._meta.db_table} o ON o.id = l.order_id
-JOIN {Product._meta.db_table} p ON p.id = l.product_id
-WHERE {counted} AND o.placed_at < %s
-GROUP BY {buyer}, {item}, o.id, o.placed_at""", [connection.ops.adapt_datetimefield_value(until)])
-    if connection.vendor == "postgresql":
-        cursor.execute(f"ANALYZE {table}")
-
-
-@contextmanager
-def history_tables(*, audience: str, until: datetime):
-    """Temporary tables of the audience's counted orders placed before `until` (one row per
-    order, and one per order and category), built once and read by every snapshot of a
-    training, so the order lines are scanned once rather than once per snapshot."""
-    buyer, counted = _counted(audience)
-    orders = _table(audience, "orders")
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {orders}")
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {orders} AS SELECT {buyer} AS buyer, "
-            f"{_day('o.placed_at')} AS day, CAST(o.total_net AS DOUBLE PRECISION) AS net "
-            f"FROM {Order._meta.db_table} o WHERE {counted} AND o.placed_at < %s",
-            [connection.ops.adapt_datetimefield_value(until)],
-        )
-        _build_events(cursor, audience, "category", until)
-    _open()[audience] = {"until": until, "levels": {"category"}}
-    try:
-        yield
-    finally:
-        del _open()[audience]
-        with connection.cursor() as cursor:
-            for what in ("orders", "category", "product"):
-                cursor.execute(f"DROP TABLE IF EXISTS {_table(audience, what)}")
-
-
-def _feature_sql(*, audience: str, level: str) -> str:
-    sample = "buyer %% %(modulus)s = %(residue)s"
-    table = _table(audience, level)
-    source = f"""
-    SELECT buyer, item, day, net, units FROM {table} WHERE {sample} AND day < %(until)s"""
-    if level == "product":
-        # Only the buyer's TOP_PRODUCTS products by units in the year before are candidates:
-        # choose them first, so the gaps are computed for those pairs alone.
-        source = f"""
-    SELECT e.buyer, e.item, e.day, e.net, e.units FROM {table} e JOIN (
-        SELECT buyer, item FROM (
-            SELECT buyer, item, ROW_NUMBER() OVER
-                   (PARTITION BY buyer ORDER BY SUM(units) DESC, item) AS rank
-            FROM {table} WHERE {sample} AND day >= %(t)s - 365 AND day < %(t)s
-            GROUP BY buyer, item) ranked WHERE rank <= {TOP_PRODUCTS}
-    ) top ON top.buyer = e.buyer AND top.item = e.item WHERE e.day < %(until)s"""
-    return f"""
-WITH events AS MATERIALIZED ({source}
-), past AS (
-    SELECT buyer, item, day FROM events WHERE day < %(t)s
-), item_gaps AS (
-    SELECT buyer, item, day - LAG(day) OVER (PARTITION BY buyer, item ORDER BY day) AS gap
-    FROM past
-), item_gap AS MATERIALIZED ({_median("item_gaps", "buyer, item")}
-), orders AS (
-    SELECT buyer, day, net FROM {_table(audience, "orders")} WHERE {sample} AND day < %(t)s
-), buyer_gaps AS (
-    SELECT buyer, day - LAG(day) OVER (PARTITION BY buyer ORDER BY day) AS gap FROM orders
-), cadence AS MATERIALIZED ({_median("buyer_gaps", "buyer")}
-), buyers AS MATERIALIZED (
-    SELECT buyer, MAX(day) AS last_day,
-           SUM(CASE WHEN day >= %(t)s - 365 THEN 1 ELSE 0 END) AS orders_365,
-           SUM(CASE WHEN day >= %(t)s - 365 THEN net ELSE 0 END) AS revenue_365
-    FROM orders GROUP BY buyer
-), pairs AS (
-    SELECT buyer, item, MAX(CASE WHEN day < %(t)s THEN day END) AS last_day,
-           SUM(CASE WHEN day >= %(t)s - 90 AND day < %(t)s THEN 1 ELSE 0 END) AS orders_90,
-           SUM(CASE WHEN day >= %(t)s - 365 AND day < %(t)s THEN 1 ELSE 0 END) AS orders_365,
-           SUM(CASE WHEN day >= %(t)s - 365 AND day < %(t)s THEN net ELSE 0 END) AS revenue_365,
-           MAX(CASE WHEN day >= %(t)s THEN 1 ELSE 0 END) AS label
-    FROM events GROUP BY buyer, item
-    HAVING MAX(CASE WHEN day < %(t)s THEN 1 ELSE 0 END) = 1
-)
-SELECT pairs.buyer, pairs.item, %(t)s - pairs.last_day, pairs.orders_90, pairs.orders_365,
-       item_gap.gap, cadence.gap, %(t)s - buyers.last_day, buyers.orders_365,
-       buyers.revenue_365, pairs.revenue_365, pairs.label
-FROM pairs
-JOIN buyers ON buyers.buyer = pairs.buyer
-LEFT JOIN item_gap ON item_gap.buyer = pairs.buyer AND item_gap.item = pairs.item
-LEFT JOIN cadence ON cadence.buyer = pairs.buyer
-ORDER BY pairs.buyer, pairs.item
-"""
-
-
-def snapshot_features(*, audience: str, as_of: datetime, level: str = "category",
-                      labelled: bool = True, modulus: int = 1, residue: int = 0) -> Snapshot:
-    """Features of every (buyer, item) pair the buyer ordered before `as_of`, in one query; the
-    label when `labelled`. `level` is "category" (all the buyer's categories) or "product" (the
-    buyer's TOP_PRODUCTS products by units in the 365 days before). Buyers whose id leaves
-    `residue` modulo `modulus` form a deterministic sample. Reads the open `history_tables` of
-    the audience, or builds its own."""
-    until = as_of + timedelta(days=HORIZON_DAYS) if labelled else as_of
-    with transaction.atomic():
-        tables = _open().get(audience)
-        if tables is None or tables["until"] < until:
-            with history_tables(audience=audience, until=until):
-                return _query_snapshot(audience, as_of, until, level, labelled, modulus, residue)
-        return _query_snapshot(audience, as_of, until, level, labelled, modulus, residue)
-
-
-def _query_snapshot(audience, as_of, until, level, labelled, modulus, residue) -> Snapshot:
-    params = {"t": _day_number(as_of), "until": _day_number(until), "modulus": modulus,
-              "residue": residue}
-    with connection.cursor() as cursor:
-        tables = _open()[audience]
-        if level not in tables["levels"]:
-            _build_events(cursor, audience, level, tables["until"])
-            tables["levels"].add(level)
-        if connection.vendor == "postgresql":
-            # The planner cannot estimate the aggregated CTEs (nor the buyer sample) and would
-            # join them in nested loops, quadratic in the buyers; hash joins are linear. The
-            # window sorts of a whole audience fit in memory instead of spilling to disk.
-            cursor.execute(f"SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '{WORK_MEM}'")
-        cursor.execute(_feature_sql(audience=audience, level=level), params)
-        rows = cursor.fetchall()
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL enable_nestloop TO DEFAULT; SET LOCAL work_mem TO DEFAULT")
-    return _snapshot(as_of, rows, labelled)
-
-
-def _snapshot(as_of: datetime, rows: list[tuple], labelled: bool) -> Snapshot:
-    if not rows:
-        empty = np.zeros((0, len(FEATURES)), dtype=np.float32)
-        return Snapshot(as_of, np.zeros(0, np.int64), np.zeros(0, np.int64), empty,
-                        np.zeros(0, np.int8) if labelled else None)
-    ids = np.array([row[:2] for row in rows], dtype=np.int64)
-    raw = np.array([row[2:] for row in rows], dtype=np.float64)  # None becomes nan
-    since_item, orders_90, orders_365, item_gap, cadence = raw[:, :5].T
-    since_any, buyer_orders, revenue, item_revenue, label = raw[:, 5:].T
-    gap = np.where(np.isnan(item_gap), np.where(np.isnan(cadence), NO_GAP_DAYS, cadence),
-                   item_gap)
-    gap = np.maximum(gap, 1.0)
-    share = np.divide(item_revenue, revenue, out=np.zeros_like(revenue), where=revenue > 0)
-    X = np.column_stack([
-        since_item, orders_90, orders_365, gap, since_any, buyer_orders,
-        np.log1p(np.maximum(revenue, 0.0)), np.clip(share, 0.0, 1.0), since_item / gap,
-    ]).astype(np.float32)
-    y = label.astype(np.int8) if labelled else None
-    return Snapshot(as_of, ids[:, 0], ids[:, 1], X, y)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -461,54 +218,72 @@ def _train(*, audience: str, now: datetime, run: SegmentRun | None) -> Trained:
 # ---------------------------------------------------------------------------------------------
 # Scores
 
-def _score_rows(audience: str, model: PropensityModel, estimator, now: datetime):
-    """(organisation, user, category, product, probability) of every scored pair as of now."""
-    own = "organisation" if audience == Audience.ORGANISATIONS else "user"
+def keep_top(buyers: np.ndarray, probability: np.ndarray, *, top: int,
+             floor: float) -> np.ndarray:
+    """Which pairs to store: per buyer the `top` highest probabilities (ties to the lower item
+    position, so the choice is deterministic), and any other pair at or above `floor`."""
+    if not len(buyers):
+        return np.zeros(0, dtype=bool)
+    order = np.lexsort((np.arange(len(buyers)), -probability, buyers))
+    ranked = buyers[order]
+    starts = np.r_[0, np.flatnonzero(ranked[1:] != ranked[:-1]) + 1]
+    rank = np.arange(len(ranked)) - np.repeat(starts, np.diff(np.r_[starts, len(ranked)]))
+    keep = np.zeros(len(buyers), dtype=bool)
+    keep[order] = rank < top
+    return keep | (probability >= floor)
+
+
+def _score_rows(audience: str, estimator, now: datetime) -> list[tuple]:
+    """(organisation, user, category, product, probability) of every stored pair as of now: the
+    buyer's TOP_CATEGORIES likeliest categories and any other at or above KEEP_FLOOR, and its
+    TOP_PRODUCTS most-bought products."""
+    rows = []
     for level in ("category", "product"):
         snap = snapshot_features(audience=audience, as_of=now, level=level, labelled=False)
         if not len(snap.buyers):
             continue
         with threadpool_limits(limits=1, user_api="openmp"):
             probability = np.clip(estimator.predict_proba(snap.X)[:, 1], 0.0, 1.0)
-        for buyer, item, p in zip(snap.buyers.tolist(), snap.items.tolist(),
-                                  probability.tolist(), strict=True):
-            ids = (buyer, None) if own == "organisation" else (None, buyer)
-            yield (*ids, *((item, None) if level == "category" else (None, item)), p)
+        if level == "category":
+            keep = keep_top(snap.buyers, probability, top=TOP_CATEGORIES, floor=KEEP_FLOOR)
+            buyers, items, probability = snap.buyers[keep], snap.items[keep], probability[keep]
+        else:
+            buyers, items = snap.buyers, snap.items
+        buyers, items, probability = buyers.tolist(), items.tolist(), probability.tolist()
+        none = [None] * len(buyers)
+        owners = (buyers, none) if audience == Audience.ORGANISATIONS else (none, buyers)
+        scored = (items, none) if level == "category" else (none, items)
+        rows.extend(zip(*owners, *scored, probability, strict=True))
+    return rows
 
 
-def _write_scores(model: PropensityModel, rows) -> int:
+def _write_scores(model: PropensityModel, rows: list[tuple]) -> int:
     """Insert the scores in bulk: COPY on PostgreSQL, batches of BATCH_SIZE rows elsewhere."""
     if connection.vendor == "postgresql":
         return _copy_scores(model, rows)
     sql = (f"INSERT INTO {PropensityScore._meta.db_table} (model_id, organisation_id, user_id, "
            "category_id, product_id, probability) VALUES (%s, %s, %s, %s, %s, %s)")
-    written, batch = 0, []
     with connection.cursor() as cursor:
-        for row in rows:
-            batch.append((model.pk, *row))
-            if len(batch) == BATCH_SIZE:
-                cursor.executemany(sql, batch)
-                written, batch = written + len(batch), []
-        if batch:
-            cursor.executemany(sql, batch)
-    return written + len(batch)
+        for start in range(0, len(rows), BATCH_SIZE):
+            cursor.executemany(sql, [(model.pk, *row) for row in rows[start:start + BATCH_SIZE]])
+    return len(rows)
 
 
-def _copy_scores(model: PropensityModel, rows) -> int:
+def _copy_scores(model: PropensityModel, rows: list[tuple]) -> int:
     def text(value):
         return r"\N" if value is None else str(value)
 
-    lines = [
+    payload = "".join(
         f"{model.pk}\t{text(o)}\t{text(u)}\t{text(c)}\t{text(p)}\t{prob!r}\n"
         for o, u, c, p, prob in rows
-    ]
+    )
     table = PropensityScore._meta.db_table
     with connection.cursor() as cursor, cursor.cursor.copy(
         f"COPY {table} (model_id, organisation_id, user_id, category_id, product_id, "
         "probability) FROM STDIN"
     ) as copy:
-        copy.write("".join(lines))
-    return len(lines)
+        copy.write(payload)
+    return len(rows)
 
 
 def _retire_scores(audience: str, trained: PropensityModel, now: datetime) -> None:
@@ -536,6 +311,6 @@ def train_and_score(*, now: datetime | None = None,
                 _retire_scores(audience, trained.model, now)
                 if trained.model.used:
                     _write_scores(trained.model,
-                                  _score_rows(audience, trained.model, trained.estimator, now))
+                                  _score_rows(audience, trained.estimator, now))
             models.append(trained.model)
     return models

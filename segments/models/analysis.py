@@ -120,7 +120,6 @@ class BuyerFacts(BuyerRow):
         ]
         indexes = [
             models.Index(fields=["last_order_at"], name="buyer_facts_last_order"),
-            models.Index(fields=["rfm_group"], name="buyer_facts_rfm_group"),
         ]
 
     def __str__(self) -> str:
@@ -130,8 +129,12 @@ class BuyerFacts(BuyerRow):
 class BuyerCategoryFacts(models.Model):
     """What one buyer bought of one category (the product's own category)."""
 
-    facts = models.ForeignKey(BuyerFacts, on_delete=models.CASCADE, related_name="categories")
-    category = models.ForeignKey("catalog.Category", on_delete=models.CASCADE, related_name="+")
+    # No index of their own: (facts, category) is unique and (category, last_bought_at) indexed,
+    # and each leads with the column; a third and fourth index would only cost every refresh.
+    facts = models.ForeignKey(BuyerFacts, on_delete=models.CASCADE, related_name="categories",
+                              db_index=False)
+    category = models.ForeignKey("catalog.Category", on_delete=models.CASCADE, related_name="+",
+                                 db_index=False)
     first_bought_at = models.DateTimeField()
     last_bought_at = models.DateTimeField()
     orders_total = models.PositiveIntegerField(default=0)
@@ -317,12 +320,18 @@ class PropensityModel(models.Model):
 class PropensityScore(BuyerRow):
     """The probability that a buyer orders a category (or a product) within the horizon."""
 
-    model = models.ForeignKey(PropensityModel, on_delete=models.CASCADE, related_name="scores")
+    # Scores are written in bulk by every used training and read per buyer (the indexes
+    # below); the model, category and product are only filtered on in the admin, where a scan of
+    # the table (a few rows per buyer) is fast enough, so they carry no index of their own.
+    model = models.ForeignKey(PropensityModel, on_delete=models.CASCADE, related_name="scores",
+                              db_index=False)
     category = models.ForeignKey(
-        "catalog.Category", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "catalog.Category", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        db_index=False,
     )
     product = models.ForeignKey(
-        "catalog.Product", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "catalog.Product", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        db_index=False,
     )
     probability = models.FloatField()
 

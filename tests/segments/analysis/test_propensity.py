@@ -221,22 +221,60 @@ def test_a_planted_reorder_rhythm_is_learned_and_beats_the_cadence_baseline(audi
     assert np.mean(due) > 0.6 > 0.3 > np.mean(fresh)
 
 
-def test_scores_cover_every_category_bought_and_the_top_three_products():
+def test_scores_keep_each_buyers_likeliest_categories_and_the_top_three_products(monkeypatch):
     world = planted_world(now=NOW, regular=40, random_buyers=40)
+    # Four categories in this world: keep two per buyer so that the choice matters.
+    monkeypatch.setattr(propensity, "TOP_CATEGORIES", 2)
+    fitted = []
+    real_fit = propensity._fit_best
+
+    def spy(train, holdout):
+        best = real_fit(train, holdout)
+        fitted.append(best[1])
+        return best
+
+    monkeypatch.setattr(propensity, "_fit_best", spy)
 
     model = _model(train_and_score(now=NOW), Audience.ORGANISATIONS)
 
     assert model.used, model.verdict
+    # The oracle: every pair the buyers ordered, scored by the fitted estimator, ranked per
+    # buyer in plain Python; the two likeliest stay, and any other at 0.5 or more.
     snap = snapshot_features(audience=Audience.ORGANISATIONS, as_of=NOW, labelled=False)
-    categories = set(model.scores.filter(product=None).values_list("organisation", "category"))
-    assert categories == set(zip(snap.buyers.tolist(), snap.items.tolist(), strict=True))
+    probability = fitted[0].predict_proba(snap.X)[:, 1].tolist()
+    per_buyer = {}
+    for buyer, category, p in zip(snap.buyers.tolist(), snap.items.tolist(), probability,
+                                  strict=True):
+        per_buyer.setdefault(buyer, []).append((p, category))
+    expected = set()
+    for buyer, scored in per_buyer.items():
+        ranked = sorted(scored, key=lambda pair: -pair[0])
+        expected |= {(buyer, c) for rank, (p, c) in enumerate(ranked) if rank < 2 or p >= 0.5}
+    stored = set(model.scores.filter(product=None).values_list("organisation", "category"))
+    assert stored == expected
+    assert len(stored) < len(snap.buyers)  # some pairs were left out
+    assert any(len(scored) > 2 for scored in per_buyer.values())
     products = model.scores.filter(category=None)
     assert products.exists()
-    per_buyer = {}
+    bought = {}
     for buyer, product in products.values_list("organisation", "product"):
-        per_buyer.setdefault(buyer, set()).add(product)
-    assert max(len(p) for p in per_buyer.values()) <= 3
-    assert all(world.regular[b].pk in p for b, p in per_buyer.items() if b in world.regular)
+        bought.setdefault(buyer, set()).add(product)
+    assert max(len(p) for p in bought.values()) <= 3
+    assert all(world.regular[b].pk in p for b, p in bought.items() if b in world.regular)
+
+
+def test_keep_top_keeps_each_buyers_likeliest_pairs_and_any_above_the_floor():
+    buyers = np.array([1, 1, 1, 1, 2, 2, 3])
+    probability = np.array([0.1, 0.4, 0.3, 0.6, 0.2, 0.2, 0.05])
+
+    keep = propensity.keep_top(buyers, probability, top=2, floor=0.5)
+
+    # Buyer 1: 0.6 and 0.4 are the two likeliest; 0.3 and 0.1 are below the floor.
+    # Buyer 2: a tie, both kept as two fit. Buyer 3: its one pair, however unlikely.
+    assert keep.tolist() == [False, True, False, True, True, True, True]
+    keep = propensity.keep_top(buyers, probability, top=1, floor=0.35)
+    assert keep.tolist() == [False, True, False, True, True, False, True]
+    assert propensity.keep_top(np.zeros(0, np.int64), np.zeros(0), top=5, floor=0.5).size == 0
 
 
 def test_pure_noise_is_not_used_and_writes_no_scores():
