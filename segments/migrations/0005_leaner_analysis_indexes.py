@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0004_recall'),
-        ('segments', '0003_behaviour_conditions'),
+        ('segments', '0004_segment_run_permission'),
     ]
 
     operations = [
