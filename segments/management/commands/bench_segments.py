@@ -333,6 +333,31 @@ class Generator:
         _insert(Order, {}, rows())
 
 
+def _computed_segments() -> int:
+    """Computed segments for every RFM group, value tier and lapsing in both audiences, so the
+    memberships phase writes what a real shop's would."""
+    from segments.models import (
+        Audience,
+        ComputedBasis,
+        RfmGroup,
+        Segment,
+        SegmentKind,
+        ValueTier,
+    )
+
+    bases = [(ComputedBasis.RFM_GROUP, g) for g in RfmGroup.values]
+    bases += [(ComputedBasis.VALUE_TIER, t) for t in ValueTier.values]
+    bases += [(ComputedBasis.LAPSED, "")]
+    segments = [
+        Segment(code=f"bench-{audience[:4]}-{basis}-{value}".rstrip("-").replace("_", "-"),
+                name=f"{NAME_PREFIX}{audience} {basis} {value}".strip(), kind=SegmentKind.COMPUTED,
+                audience=audience, basis=basis, basis_value=value)
+        for audience in Audience.values for basis, value in bases
+    ]
+    Segment.objects.bulk_create(segments)
+    return len(segments)
+
+
 def _has_real_data() -> bool:
     return (
         Organisation.objects.exclude(name__startswith=NAME_PREFIX).exists()
@@ -398,6 +423,7 @@ class Command(BaseCommand):
         generator.catalogue()
         generator.buyers_rows()
         counts = generator.orders()
+        counts["segments"] = _computed_segments()
         counts["buyers"] = generator.buyers
         counts["products"] = len(generator.products)
         return counts
@@ -418,7 +444,8 @@ class Command(BaseCommand):
 
     def _table(self, counts: dict) -> str:
         head = (f"{counts['buyers']:,} buyers, {counts['products']:,} products, "
-                f"{counts['orders']:,} orders, {counts['lines']:,} order lines; "
+                f"{counts['orders']:,} orders, {counts['lines']:,} order lines, "
+                f"{counts['segments']} computed segments; "
                 f"{connection.vendor}, {timezone.now():%d %b %Y}.\n\n")
         out = ["| phase | seconds | target | peak RSS (MB) | traced peak (MB) |",
                "|---|---|---|---|---|"]
