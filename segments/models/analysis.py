@@ -323,15 +323,26 @@ class PropensityScore(BuyerRow):
     # Scores are written in bulk by every used training and read per buyer (the indexes
     # below); the model, category and product are only filtered on in the admin, where a scan of
     # the table (a few rows per buyer) is fast enough, so they carry no index of their own.
+    # Derived rows, rebuilt by every used training: the database checks none of their foreign
+    # keys (hundreds of thousands of deferred checks at commit); deleting a buyer, category,
+    # product or model still deletes its scores, through the ORM's cascade.
+    organisation = models.ForeignKey(
+        "accounts.Organisation", null=True, blank=True, on_delete=models.CASCADE,
+        related_name="+", db_constraint=False,
+    )
+    user = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        db_constraint=False,
+    )
     model = models.ForeignKey(PropensityModel, on_delete=models.CASCADE, related_name="scores",
-                              db_index=False)
+                              db_index=False, db_constraint=False)
     category = models.ForeignKey(
         "catalog.Category", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
-        db_index=False,
+        db_index=False, db_constraint=False,
     )
     product = models.ForeignKey(
         "catalog.Product", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
-        db_index=False,
+        db_index=False, db_constraint=False,
     )
     probability = models.FloatField()
 

@@ -324,6 +324,23 @@ def test_a_failed_training_keeps_a_recent_used_models_scores_only(age_days, kept
     assert previous.scores.exists() is kept
 
 
+def test_scores_go_with_their_model_buyer_and_category_though_the_database_checks_no_key():
+    dressing, *_ = propensity_catalogue()
+    clinic, other = organisations(2)
+    model = PropensityModel.objects.create(
+        audience=Audience.ORGANISATIONS, algorithm="LogisticRegression", trained_at=NOW,
+        cutoff=NOW.date(), used=True,
+    )
+    for buyer in (clinic, other):
+        PropensityScore.objects.create(model=model, organisation=buyer,
+                                       category=dressing.category, probability=0.6)
+
+    clinic.delete()
+    assert list(PropensityScore.objects.values_list("organisation", flat=True)) == [other.pk]
+    model.delete()
+    assert not PropensityScore.objects.exists()
+
+
 # --- the yardsticks ------------------------------------------------------------------------
 
 def test_the_verdict_says_why_in_plain_words():
