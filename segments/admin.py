@@ -58,7 +58,20 @@ def _inputs_list(inputs: dict) -> str:
                                                        ((w,) for w in inputs_in_words(inputs))))
 
 
-class ComputedMembershipInline(admin.TabularInline):
+class BuyerInputsColumns:
+    """The buyer, linked, and the stored inputs in words: for rows about one buyer in a
+    computed segment (memberships and movements)."""
+
+    @admin.display(description="buyer")
+    def buyer(self, obj):
+        return _buyer_link(obj)
+
+    @admin.display(description="inputs")
+    def inputs_in_words(self, obj):
+        return _inputs_list(obj.inputs)
+
+
+class ComputedMembershipInline(BuyerInputsColumns, admin.TabularInline):
     """The first members of a computed segment, read-only (the analysis writes them)."""
 
     model = ComputedMembership
@@ -68,14 +81,6 @@ class ComputedMembershipInline(admin.TabularInline):
     max_num = 0
     can_delete = False
     verbose_name_plural = f"computed members (the first {INLINE_MEMBER_LIMIT})"
-
-    @admin.display(description="buyer")
-    def buyer(self, obj):
-        return _buyer_link(obj)
-
-    @admin.display(description="inputs")
-    def inputs_in_words(self, obj):
-        return _inputs_list(obj.inputs)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -196,7 +201,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(ComputedMembership)
-class ComputedMembershipAdmin(ReadOnlyAdmin):
+class ComputedMembershipAdmin(BuyerInputsColumns, ReadOnlyAdmin):
     list_display = ("segment", "buyer", "inputs_in_words", "computed_at")
     list_filter = (("segment", ComputedSegmentFilter),)
     list_select_related = ("segment", "organisation", "user")
@@ -205,17 +210,9 @@ class ComputedMembershipAdmin(ReadOnlyAdmin):
     readonly_fields = fields
     list_per_page = 50
 
-    @admin.display(description="buyer")
-    def buyer(self, obj):
-        return _buyer_link(obj)
-
-    @admin.display(description="inputs")
-    def inputs_in_words(self, obj):
-        return _inputs_list(obj.inputs)
-
 
 @admin.register(SegmentMovement)
-class SegmentMovementAdmin(ReadOnlyAdmin):
+class SegmentMovementAdmin(BuyerInputsColumns, ReadOnlyAdmin):
     list_display = ("at", "segment", "buyer", "direction", "inputs_in_words", "run")
     list_filter = (
         ("segment", ComputedSegmentFilter), "direction", ("at", admin.DateFieldListFilter),
@@ -226,14 +223,6 @@ class SegmentMovementAdmin(ReadOnlyAdmin):
     fields = ("segment", "buyer", "direction", "at", "inputs_in_words", "inputs", "run")
     readonly_fields = fields
     list_per_page = 50
-
-    @admin.display(description="buyer")
-    def buyer(self, obj):
-        return _buyer_link(obj)
-
-    @admin.display(description="inputs")
-    def inputs_in_words(self, obj):
-        return _inputs_list(obj.inputs)
 
 
 @admin.register(SegmentMembership)
