@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "catalog",
     "ordering",
     "pricing",
+    "merchandising",
     "storefront",
 ]
 

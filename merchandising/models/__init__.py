@@ -1,0 +1,2 @@
+"""Merchandising: what a buyer's segments put in front of them — front-page content, offers and
+complementary products — always through the catalogue's, price engine's and territory's rules."""
