@@ -19,6 +19,9 @@ class ApiScope(models.TextChoices):
     CATALOGUE_READ = "catalogue:read", "Read the catalogue, prices, contracts and quotes"
     ORDERS_WRITE = "orders:write", "Place and follow orders"
     PRICES_IMPORT = "prices:import", "Import prices into price lists (issued by staff only)"
+    WEBHOOKS_MANAGE = "webhooks:manage", (
+        "Manage webhook endpoints and read their delivery log (an organisation admin's right)"
+    )
     ORDERS_FULFIL = "orders:fulfil", (
         "Report fulfilment of direct orders: acknowledged, shipped, delivered "
         "(issued by staff only)"
@@ -26,7 +29,7 @@ class ApiScope(models.TextChoices):
 
 
 # Scopes an organisation admin may grant in the storefront; staff may grant every scope.
-SELF_SERVICE_SCOPES = (ApiScope.CATALOGUE_READ, ApiScope.ORDERS_WRITE)
+SELF_SERVICE_SCOPES = (ApiScope.CATALOGUE_READ, ApiScope.ORDERS_WRITE, ApiScope.WEBHOOKS_MANAGE)
 
 KEY_PREFIX_LENGTH = 12
 

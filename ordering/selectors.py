@@ -390,6 +390,11 @@ def recent_webhook_deliveries(*, buyer, endpoint: WebhookEndpoint | None = None,
     )
 
 
+def webhook_deliveries_of(*, endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:
+    """Every delivery to one endpoint (found through the buyer's organisation by the caller)."""
+    return WebhookDelivery.objects.filter(endpoint=endpoint).select_related("event")
+
+
 # Recalls: who received the recalled lots, and who has the product on open orders.
 
 # Open states whose unshipped lines a recall holds: everything before the goods leave.

@@ -19,5 +19,7 @@ urlpatterns = [
         views.WebhookSetActiveView.as_view(active=True),
         name="webhook_activate",
     ),
+    path("<int:pk>/rotate-secret/", views.WebhookRotateSecretView.as_view(),
+         name="webhook_rotate_secret"),
     path("<int:pk>/delete/", views.WebhookDeleteView.as_view(), name="webhook_delete"),
 ]

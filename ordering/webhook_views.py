@@ -1,5 +1,6 @@
 """Organisation self-service for webhooks: list the endpoints with their recent deliveries, add one
-(its signing secret is shown on its page), send a test event, switch off or delete.
+(its signing secret is shown on its page), send a test event, rotate the secret, switch off or
+delete.
 
 Only admins of the buyer's active organisation get here (`OrganisationAdminRequiredMixin`);
 endpoints are found through the organisation, so another organisation's endpoint is a 404."""
@@ -20,6 +21,7 @@ from .services.webhooks import (
     webhook_endpoint_create,
     webhook_endpoint_delete,
     webhook_endpoint_ping,
+    webhook_endpoint_rotate_secret,
     webhook_endpoint_set_active,
 )
 
@@ -104,4 +106,13 @@ class WebhookPingView(OrganisationAdminRequiredMixin, View):
         )
         webhook_endpoint_ping(endpoint=endpoint)
         messages.success(request, "A test event is on its way; its delivery shows below.")
+        return redirect("webhook_detail", pk=endpoint.pk)
+
+
+class WebhookRotateSecretView(OrganisationAdminRequiredMixin, View):
+    def post(self, request, pk):
+        endpoint = get_object_or_404(organisation_webhook_endpoints(buyer=request.buyer), pk=pk)
+        webhook_endpoint_rotate_secret(endpoint=endpoint)
+        messages.success(request, "The endpoint has a new signing secret, shown below; "
+                                  "deliveries from now on are signed with it.")
         return redirect("webhook_detail", pk=endpoint.pk)

@@ -25,6 +25,7 @@ from django.utils import timezone
 from storefront.celery import app
 
 from ..models import DeliveryState, OutboxEvent, WebhookDelivery, WebhookEndpoint
+from ..models.outbox import new_webhook_secret
 from ..signing import webhook_signature
 
 DISPATCH_TASK = "ordering.tasks.outbox_dispatch"
@@ -83,11 +84,34 @@ def webhook_endpoint_save(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     return endpoint
 
 
-def webhook_endpoint_create(*, organisation, url: str, description: str = "",
+def webhook_endpoint_create(*, organisation=None, organisation_id: int | None = None,
+                            url: str, description: str = "",
                             created_by=None) -> WebhookEndpoint:
     return webhook_endpoint_save(endpoint=WebhookEndpoint(
-        organisation=organisation, url=url, description=description, created_by=created_by,
+        organisation=organisation, organisation_id=organisation_id or organisation.pk,
+        url=url, description=description, created_by=created_by,
     ))
+
+
+def webhook_endpoint_change(*, endpoint: WebhookEndpoint, url: str | None = None,
+                            description: str | None = None,
+                            is_active: bool | None = None) -> WebhookEndpoint:
+    """Change an endpoint's address, description or whether it receives events; what is not
+    given stays. A refused address (ValidationError on `url`) changes nothing."""
+    changed = WebhookEndpoint.objects.get(pk=endpoint.pk)
+    for name, value in (("url", url), ("description", description), ("is_active", is_active)):
+        if value is not None:
+            setattr(changed, name, value)
+    return webhook_endpoint_save(endpoint=changed)
+
+
+@transaction.atomic
+def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """Give the endpoint a new signing secret. Deliveries from now on, retries of older events
+    included, are signed with the new one: the receiver switches when it is shown the secret."""
+    endpoint.secret = new_webhook_secret()
+    endpoint.save(update_fields=["secret"])
+    return endpoint
 
 
 def webhook_endpoint_set_active(*, endpoint: WebhookEndpoint, active: bool) -> WebhookEndpoint:

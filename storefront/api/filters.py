@@ -1,5 +1,7 @@
-"""Query filters of the API that PostgreSQL can always take: a date-time whose UTC offset is
-beyond ±15:59 is refused with a 400 naming the filter, never sent to the database."""
+"""Query filters of the API that the database can always take: a date-time whose UTC offset is
+beyond ±15:59 is refused with a 400 naming the filter, never sent to PostgreSQL; one whose UTC
+instant falls outside years 1–9999 stands for the first or last representable instant, which
+selects the same orders and which SQLite (storing naive UTC) can hold."""
 
 import datetime
 
@@ -19,7 +21,13 @@ class StorableDateTimeField(IsoDateTimeField):
             raise ValidationError(
                 "Enter a date-time with a UTC offset between -15:59 and +15:59.", code="invalid"
             )
-        return parsed
+        if offset is None:
+            return parsed
+        try:
+            return parsed.astimezone(datetime.UTC)
+        except OverflowError:
+            edge = datetime.datetime.min if parsed.year == 1 else datetime.datetime.max
+            return edge.replace(tzinfo=datetime.UTC)
 
 
 class DateTimeFilter(django_filters.IsoDateTimeFilter):

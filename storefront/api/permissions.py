@@ -18,6 +18,7 @@ CATALOGUE_READ = ApiScope.CATALOGUE_READ
 ORDERS_WRITE = ApiScope.ORDERS_WRITE
 PRICES_IMPORT = ApiScope.PRICES_IMPORT
 ORDERS_FULFIL = ApiScope.ORDERS_FULFIL
+WEBHOOKS_MANAGE = ApiScope.WEBHOOKS_MANAGE
 
 # The role permission (accounts.permissions) a scope stands for; None: staff only.
 SCOPE_PERMISSIONS: dict[str, str | None] = {
@@ -25,6 +26,7 @@ SCOPE_PERMISSIONS: dict[str, str | None] = {
     ORDERS_WRITE: Perm.PLACE_ORDER,
     PRICES_IMPORT: None,
     ORDERS_FULFIL: None,
+    WEBHOOKS_MANAGE: Perm.MANAGE_ORGANISATION,
 }
 
 
@@ -55,7 +57,8 @@ def _handles(view, method: str) -> bool:
 
 class HasScope(permissions.BasePermission):
     """The caller is authenticated and holds the scope the view declares for this method; a
-    method the view declares no scope for is refused. A method the view has no handler for is
+    method the view declares no scope for is refused; OPTIONS describes the endpoint to a caller
+    holding any scope it declares. A method the view has no handler for is
     let through to DRF, which answers 405 with `Allow` (an anonymous caller still gets 401)."""
 
     message = "This key or account may not do that."
@@ -65,6 +68,9 @@ class HasScope(permissions.BasePermission):
             return False
         if not _handles(view, request.method):
             return True
-        method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
-        scope = getattr(view, "required_scopes", {}).get(method)
+        scopes = getattr(view, "required_scopes", {})
+        if request.method == "OPTIONS":  # describing an endpoint needs any scope it declares
+            return any(scope_granted(request, scope) for scope in set(scopes.values()))
+        method = "GET" if request.method == "HEAD" else request.method
+        scope = scopes.get(method)
         return scope is not None and scope_granted(request, scope)

@@ -9,6 +9,7 @@ from rest_framework.permissions import AllowAny
 
 from catalog import api as catalog
 from ordering import api as orders
+from ordering import webhook_api as webhooks
 from pricing import api as pricing
 
 from . import me
@@ -64,6 +65,15 @@ v1 = [
          name="api_fulfilment_shipment"),
     path("fulfilment/orders/<str:number>/delivery/", orders.FulfilmentDelivery.as_view(),
          name="api_fulfilment_delivery"),
+    path("webhooks/", webhooks.WebhookEndpointList.as_view(), name="api_webhook_list"),
+    path("webhooks/<int:pk>/", webhooks.WebhookEndpointDetail.as_view(),
+         name="api_webhook_detail"),
+    path("webhooks/<int:pk>/rotate-secret/", webhooks.WebhookEndpointRotateSecret.as_view(),
+         name="api_webhook_rotate_secret"),
+    path("webhooks/<int:pk>/test/", webhooks.WebhookEndpointTest.as_view(),
+         name="api_webhook_test"),
+    path("webhooks/<int:pk>/deliveries/", webhooks.WebhookDeliveryList.as_view(),
+         name="api_webhook_deliveries"),
 ]
 
 urlpatterns = [

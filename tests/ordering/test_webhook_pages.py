@@ -102,11 +102,26 @@ def test_an_org_admin_switches_an_endpoint_off_and_on_sends_a_test_and_deletes_i
     assert not WebhookEndpoint.objects.exists()
 
 
+def test_an_org_admin_rotates_the_signing_secret_and_sees_the_new_one(
+    client, world, trust_endpoint
+):
+    old_secret = trust_endpoint.secret
+    client.force_login(world.user("org_admin"))
+
+    rotated = client.post(f"/account/webhooks/{trust_endpoint.pk}/rotate-secret/", follow=True)
+
+    trust_endpoint.refresh_from_db()
+    page = rotated.content.decode()
+    assert trust_endpoint.secret != old_secret
+    assert trust_endpoint.secret in page and old_secret not in page
+
+
 ENDPOINT_PAGES = [
     ("get", "/account/webhooks/{pk}/"),
     ("post", "/account/webhooks/{pk}/deactivate/"),
     ("post", "/account/webhooks/{pk}/activate/"),
     ("post", "/account/webhooks/{pk}/test/"),
+    ("post", "/account/webhooks/{pk}/rotate-secret/"),
     ("post", "/account/webhooks/{pk}/delete/"),
 ]
 
