@@ -73,6 +73,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(S.ROUTED, Action.DECLINE, [Actor.FULFILLER], S.DECLINED_BY_DISTRIBUTOR),
     _t(S.ROUTED, Action.CANCEL, OWNERS, S.CANCELLED),
     _t(S.ACCEPTED_BY_DISTRIBUTOR, Action.SHIP, [Actor.FULFILLER], S.SHIPPED),
+    # Until the goods leave, the placer or an org admin may cancel; stock and budget go back.
+    _t(S.ALLOCATED, Action.CANCEL, OWNERS, S.CANCELLED),
     _t(S.ALLOCATED, Action.SHIP, [Actor.SYSTEM], S.SHIPPED),
     _t(S.SHIPPED, Action.DELIVER, [Actor.SYSTEM, Actor.FULFILLER], S.DELIVERED),
     # The fulfilling ERP confirms it holds the order (and gives its own reference); no move.

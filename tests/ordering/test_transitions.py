@@ -32,6 +32,7 @@ EXPECTED = {
     ("routed", "cancel"): OWNERS,
     ("accepted_by_distributor", "ship"): {"distributor"},
     ("allocated", "ship"): {"system"},
+    ("allocated", "cancel"): OWNERS,
     ("shipped", "deliver"): {"system", "distributor"},
     ("submitted", "acknowledge"): {"system"},
     ("allocated", "acknowledge"): {"system"},
