@@ -2,13 +2,15 @@
 
 
 class OrderError(Exception):
-    """A refused cart change, checkout or transition. `rows` carries per-row messages of a quick
-    order; `review` the fresh checkout review when prices changed and must be confirmed."""
+    """A refused cart change, checkout or transition. `field` names the input at fault (a form
+    field, an API body field); `rows` carries per-row messages of a quick order; `review` the
+    fresh checkout review when prices changed and must be confirmed."""
 
-    def __init__(self, code: str, message: str, *, rows=None, review=None):
+    def __init__(self, code: str, message: str, *, field: str = "", rows=None, review=None):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.field = field
         self.rows = rows or {}
         self.review = review
 

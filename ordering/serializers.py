@@ -30,12 +30,22 @@ class OrderLineInput(StrictInput):
 class OrderCreateInput(StrictInput):
     lines = serializers.ListField(child=OrderLineInput(), min_length=1,
                                   max_length=MAX_ORDER_LINES)
-    po_number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    po_number = serializers.CharField(
+        max_length=40, required=False, allow_blank=True, default="",
+        help_text="Your purchase order number, unique within your organisation. Required where "
+        "GET /api/v1/me/ lists it in `ordering.required_fields` (NHS trusts, distributors).",
+    )
     cost_centre = serializers.CharField(
         max_length=20, required=False, allow_blank=True, default="",
-        help_text="Code of one of your organisation's cost centres.",
+        help_text="Code of one of your organisation's active cost centres (GET /api/v1/me/, "
+        "`ordering.cost_centres`). Required where `ordering.required_fields` lists it (NHS "
+        "trusts); the order's net total is committed against its budget.",
     )
-    requested_delivery_date = serializers.DateField(required=False, allow_null=True, default=None)
+    requested_delivery_date = serializers.DateField(
+        required=False, allow_null=True, default=None,
+        help_text="The date you need the goods, today or later. Required where "
+        "`ordering.required_fields` of GET /api/v1/me/ lists it (every institutional buyer).",
+    )
     contract = serializers.IntegerField(
         required=False, allow_null=True, default=None, min_value=1,
         help_text="Id of one of your current contracts (GET /contracts/) to price against.",

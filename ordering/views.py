@@ -361,7 +361,7 @@ def _organisation_checkout(request, place, template_name):
             orders = place(buyer=buyer, details=details,
                            expected_token=form.cleaned_data["token"])
         except OrderError as error:
-            form.add_error(None, error.message)
+            form.add_error(error.field if error.field in form.fields else None, error.message)
             review = error.review or review
         else:
             for order in orders:

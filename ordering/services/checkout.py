@@ -252,28 +252,35 @@ def _check_institutional(buyer, workflow, details: InstitutionalDetails) -> Cost
     required = workflow.required_fields
     po_number = details.po_number.strip()
     if "po_number" in required and not po_number:
-        raise OrderError("po_required", "Enter your purchase order (PO) number.")
+        raise OrderError("po_required", "Enter your purchase order (PO) number.",
+                         field="po_number")
     if po_number and Order.objects.filter(
         organisation_id=buyer.organisation_id, po_number=po_number, fulfiller__isnull=True
     ).exists():
-        raise OrderError("po_used", f"PO number {po_number} was already used by your organisation.")
+        raise OrderError("po_used", f"PO number {po_number} was already used by your organisation.",
+                         field="po_number")
     cost_centre = None
     if details.cost_centre_id:
         cost_centre = CostCentre.objects.filter(
             pk=details.cost_centre_id, organisation_id=buyer.organisation_id, is_active=True
         ).first()
         if cost_centre is None:
-            raise OrderError("bad_cost_centre", "Choose one of your organisation's cost centres.")
+            raise OrderError("bad_cost_centre", "Choose one of your organisation's cost centres.",
+                             field="cost_centre")
     elif "cost_centre" in required:
-        raise OrderError("cost_centre_required", "Choose the cost centre to charge.")
+        raise OrderError("cost_centre_required", "Choose the cost centre to charge.",
+                         field="cost_centre")
     date = details.requested_delivery_date
     if "requested_delivery_date" in required and date is None:
-        raise OrderError("date_required", "Enter the delivery date you need.")
+        raise OrderError("date_required", "Enter the delivery date you need.",
+                         field="requested_delivery_date")
     if date is not None and date < timezone.localdate():
-        raise OrderError("date_past", "The requested delivery date cannot be in the past.")
+        raise OrderError("date_past", "The requested delivery date cannot be in the past.",
+                         field="requested_delivery_date")
     applies = contracts_of(buyer=buyer).filter(pk=details.contract_id)
     if details.contract_id and not applies.exists():
-        raise OrderError("bad_contract", "Choose one of your organisation's current contracts.")
+        raise OrderError("bad_contract", "Choose one of your organisation's current contracts.",
+                         field="contract")
     return cost_centre
 
 

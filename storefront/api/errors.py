@@ -117,6 +117,8 @@ def _domain(exc) -> exceptions.APIException | None:
         if exc.code == "forbidden":
             return exceptions.PermissionDenied(exc.message)
         fields = {f"lines.{row}": [message] for row, message in exc.rows.items()}
+        if exc.field:
+            fields[exc.field] = [exc.message]
         kind = Conflict if exc.code in ORDER_CONFLICTS else DomainError
         return kind(exc.code, exc.message, fields)
     if isinstance(exc, DjangoValidationError):

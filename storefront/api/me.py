@@ -1,11 +1,24 @@
-"""Who the API thinks is calling: the BuyerContext facts, and the key in use."""
+"""Who the API thinks is calling: the BuyerContext facts, the key in use, and the reference data
+an order needs — the organisation's cost centres and delivery sites, and which order fields its
+workflow requires."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.selectors import organisation_cost_centres, organisation_sites
+from ordering.workflows import workflow_for
+
 from .authentication import api_key_of
+
+# The checkout's required inputs under the names of the order body (POST /api/v1/orders/).
+API_FIELD_NAMES = {
+    "po_number": "po_number",
+    "cost_centre": "cost_centre",
+    "requested_delivery_date": "requested_delivery_date",
+    "line_sites": "lines.site",
+}
 
 
 class KeyFactsSerializer(serializers.Serializer):
@@ -27,6 +40,35 @@ class SiteFactsSerializer(serializers.Serializer):
     name = serializers.CharField(source="site_name")
 
 
+class CostCentreFactsSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="What to send as `cost_centre` in an order.")
+    name = serializers.CharField()
+
+
+class DeliverySiteSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="What to send as a line's `site` in an order.")
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    address_line1 = serializers.CharField()
+    address_line2 = serializers.CharField()
+    town = serializers.CharField()
+    postcode = serializers.CharField()
+    gln = serializers.CharField(help_text="GS1 Global Location Number; empty when not recorded.")
+
+
+class OrderingFactsSerializer(serializers.Serializer):
+    required_fields = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Fields of POST /api/v1/orders/ your organisation's orders must carry, by "
+        "their names in the body (`lines.site`: every line needs a site because the key has no "
+        "default site). An order without one is refused with a 422 naming it.",
+    )
+    payment_method = serializers.CharField()
+    backorders_accepted = serializers.BooleanField()
+    cost_centres = CostCentreFactsSerializer(many=True, help_text="Active cost centres.")
+    sites = DeliverySiteSerializer(many=True, help_text="Active delivery sites.")
+
+
 class MeSerializer(serializers.Serializer):
     email = serializers.EmailField(source="user.email")
     organisation = OrganisationFactsSerializer(allow_null=True)
@@ -40,6 +82,10 @@ class MeSerializer(serializers.Serializer):
     segments = serializers.ListField(child=serializers.CharField())
     professional = serializers.BooleanField()
     key = KeyFactsSerializer(allow_null=True)
+    ordering = OrderingFactsSerializer(
+        allow_null=True, help_text="What an order of this organisation needs; null for a "
+        "retail consumer.",
+    )
 
 
 def _facts(buyer, key) -> dict:
@@ -56,6 +102,22 @@ def _facts(buyer, key) -> dict:
         "segments": sorted(buyer.segments),
         "professional": buyer.professional,
         "key": key,
+        "ordering": _ordering(buyer),
+    }
+
+
+def _ordering(buyer) -> dict | None:
+    if buyer.organisation_id is None:
+        return None
+    workflow = workflow_for(buyer)
+    required = [API_FIELD_NAMES[name] for name in workflow.required_fields
+                if name in API_FIELD_NAMES and not (name == "line_sites" and buyer.site_id)]
+    return {
+        "required_fields": required,
+        "payment_method": workflow.payment_method,
+        "backorders_accepted": workflow.backorders_accepted,
+        "cost_centres": organisation_cost_centres(buyer=buyer).filter(is_active=True),
+        "sites": organisation_sites(buyer=buyer).filter(is_active=True),
     }
 
 

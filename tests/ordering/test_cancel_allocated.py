@@ -101,3 +101,4 @@ def test_a_shipped_order_cannot_be_cancelled(world):
     assert answer.json()["error"]["code"] == "not_allowed"
     assert Order.objects.get(pk=order.pk).state == OrderState.SHIPPED
     assert _committed(world) == committed
+
