@@ -14,6 +14,7 @@ from rest_framework import generics, serializers
 from catalog.models import Category, DeviceClass, Product
 from catalog.selectors import in_category, search_products, visible_products, with_availability
 from pricing.engine import ResolvedPrice, prices_for
+from storefront.api.filters import ManyChoiceFilter, TextInFilter
 from storefront.api.pagination import ApiCursorPagination
 from storefront.api.permissions import CATALOGUE_READ
 from storefront.api.serializers import Money
@@ -109,18 +110,17 @@ class ProductSerializer(serializers.Serializer):
     availability = AvailabilitySerializer(allow_null=True)
 
 
-class TextInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
-    """Comma-separated text values, each checked as text (no NUL characters)."""
-
-
 class ProductFilter(django_filters.FilterSet):
     category = django_filters.CharFilter(
         method="in_category", help_text="A category slug; its subcategories are included."
     )
     manufacturer = TextInFilter(
-        field_name="manufacturer__slug", help_text="Manufacturer slugs, comma-separated."
+        field_name="manufacturer__slug",
+        help_text="Manufacturer slugs, the parameter repeated or the slugs comma-separated."
     )
-    device_class = django_filters.MultipleChoiceFilter(choices=DeviceClass.choices)
+    device_class = ManyChoiceFilter(
+        choices=DeviceClass.choices, help_text="Device classes, repeated or comma-separated."
+    )
     sterile = django_filters.BooleanFilter()
     in_stock = django_filters.BooleanFilter()
     search = django_filters.CharFilter(
@@ -165,6 +165,7 @@ class ProductList(generics.ListAPIView):
     """Products this account may see, with its resolved prices, tiers and availability."""
 
     required_scopes = {"GET": CATALOGUE_READ}
+    query_parameters = ("quantity",)
     serializer_class = ProductSerializer
     filterset_class = ProductFilter
     pagination_class = ApiCursorPagination
@@ -186,6 +187,7 @@ class ProductDetail(generics.RetrieveAPIView):
     """One product by SKU; a product this account may not see answers 404."""
 
     required_scopes = {"GET": CATALOGUE_READ}
+    query_parameters = ("quantity",)
     serializer_class = ProductSerializer
     filter_backends = ()
 

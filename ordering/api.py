@@ -24,7 +24,7 @@ from catalog.selectors import visible_products
 from segments.resolver import Workflow
 from storefront.api.authentication import api_key_of
 from storefront.api.errors import DomainError, PriceChanged
-from storefront.api.filters import DateTimeFilter
+from storefront.api.filters import DateTimeFilter, ManyChoiceFilter
 from storefront.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from storefront.api.pagination import NewestFirstPagination
 from storefront.api.permissions import ORDERS_FULFIL, ORDERS_WRITE, staff_actor
@@ -81,7 +81,8 @@ def _valid(serializer_class, request) -> dict:
 
 
 class OrderFilter(django_filters.FilterSet):
-    state = django_filters.MultipleChoiceFilter(choices=OrderState.choices)
+    state = ManyChoiceFilter(choices=OrderState.choices,
+                             help_text="Order states, repeated or comma-separated.")
     placed_after = DateTimeFilter(field_name="placed_at", lookup_expr="gte")
     placed_before = DateTimeFilter(field_name="placed_at", lookup_expr="lt")
     po_number = django_filters.CharFilter(max_length=40)

@@ -213,6 +213,7 @@ class QuoteList(generics.ListAPIView):
     price orders now."""
 
     required_scopes = {"GET": CATALOGUE_READ}
+    query_parameters = ("state",)
     serializer_class = QuoteSerializer
     pagination_class = NewestFirstPagination
     filter_backends = ()

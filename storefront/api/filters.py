@@ -6,6 +6,7 @@ selects the same orders and which SQLite (storing naive UTC) can hold."""
 import datetime
 
 import django_filters
+from django import forms
 from django.core.exceptions import ValidationError
 from django_filters.fields import IsoDateTimeField
 
@@ -34,3 +35,38 @@ class DateTimeFilter(django_filters.IsoDateTimeFilter):
     """An ISO 8601 date-time (or date) filter whose value the database can store."""
 
     field_class = StorableDateTimeField
+
+
+def _many(data, name) -> list[str] | None:
+    """Every value of a query parameter, repeated (`?a=x&a=y`) or comma-joined (`?a=x,y`)."""
+    raw = data.getlist(name) if hasattr(data, "getlist") else (
+        [data[name]] if name in data else [])
+    if not raw:
+        return None
+    return [part.strip() for value in raw for part in str(value).split(",") if part.strip()]
+
+
+class ManyTextInput(forms.TextInput):
+    def value_from_datadict(self, data, files, name):
+        return _many(data, name)
+
+
+class ManyChoiceWidget(forms.SelectMultiple):
+    def value_from_datadict(self, data, files, name):
+        return _many(data, name) or []
+
+
+class TextInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
+    """Text values given repeated or comma-separated, each checked as text (no NUL characters)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", ManyTextInput)
+        super().__init__(*args, **kwargs)
+
+
+class ManyChoiceFilter(django_filters.MultipleChoiceFilter):
+    """Choices given repeated (`?state=a&state=b`) or comma-separated (`?state=a,b`)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", ManyChoiceWidget)
+        super().__init__(*args, **kwargs)

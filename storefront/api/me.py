@@ -11,6 +11,7 @@ from accounts.selectors import organisation_cost_centres, organisation_sites
 from ordering.workflows import workflow_for
 
 from .authentication import api_key_of
+from .permissions import KnownQueryParameters
 
 # The checkout's required inputs under the names of the order body (POST /api/v1/orders/).
 API_FIELD_NAMES = {
@@ -126,7 +127,7 @@ class Me(APIView):
     """The facts the resolver holds about the caller: organisation, roles, segments, territory and
     workflow. Any authenticated caller may ask, whatever the key's scopes."""
 
-    permission_classes = [permissions.IsAuthenticated]
+    permission_classes = [permissions.IsAuthenticated, KnownQueryParameters]
 
     def get(self, request):
         return Response(MeSerializer(_facts(request.buyer, api_key_of(request))).data)

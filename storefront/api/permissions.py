@@ -7,7 +7,7 @@ reporting the fulfilment of direct orders are staff matters: a session must be s
 have been issued by a member of staff who still is.
 """
 
-from rest_framework import permissions
+from rest_framework import exceptions, mixins, permissions
 
 from accounts.keys import ApiScope
 from accounts.permissions import Perm
@@ -74,3 +74,37 @@ class HasScope(permissions.BasePermission):
         method = "GET" if request.method == "HEAD" else request.method
         scope = scopes.get(method)
         return scope is not None and scope_granted(request, scope)
+
+
+def known_query_parameters(view, method: str = "GET") -> frozenset[str]:
+    """The query parameters a view reads for `method`: for reads, its filters, its pagination's
+    and those it declares (`query_parameters`); writes read none. `view` is a view or its class.
+    The schema documents exactly these (tests/api/test_query_parameters.py)."""
+    if method.upper() not in ("GET", "HEAD", "OPTIONS"):
+        return frozenset()
+    view_class = view if isinstance(view, type) else type(view)
+    names = set(getattr(view_class, "query_parameters", ()))
+    filterset_class = getattr(view_class, "filterset_class", None)
+    if filterset_class is not None and getattr(view_class, "filter_backends", None) != ():
+        names.update(filterset_class.base_filters)
+    pagination_class = getattr(view_class, "pagination_class", None)
+    if pagination_class is not None and issubclass(view_class, mixins.ListModelMixin):
+        for attribute in ("cursor_query_param", "page_size_query_param"):
+            if getattr(pagination_class, attribute, None):
+                names.add(getattr(pagination_class, attribute))
+    return frozenset(names)
+
+
+class KnownQueryParameters(permissions.BasePermission):
+    """A query parameter the endpoint does not read is refused (400 naming it), so that a
+    misspelt filter never silently answers with everything."""
+
+    def has_permission(self, request, view):
+        if not _handles(view, request.method):
+            return True  # DRF answers 405 with `Allow`
+        unknown = sorted(set(request.query_params) - known_query_parameters(view, request.method))
+        if unknown:
+            raise exceptions.ValidationError(
+                {name: ["Unknown query parameter for this endpoint."] for name in unknown}
+            )
+        return True

@@ -274,7 +274,9 @@ REST_FRAMEWORK = {
         "storefront.api.authentication.ApiKeyAuthentication",
         "storefront.api.authentication.BrowserSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["storefront.api.permissions.HasScope"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "storefront.api.permissions.HasScope", "storefront.api.permissions.KnownQueryParameters",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "storefront.api.pagination.ApiCursorPagination",
     "DEFAULT_THROTTLE_CLASSES": ["storefront.api.throttling.PerKeyRateThrottle"],
