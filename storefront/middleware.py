@@ -10,8 +10,14 @@ whatever the view set: one rule here rather than a decorator on every view. Resp
 neither, such as static files, keep whatever caching they chose.
 """
 
+import hashlib
+
 from csp.middleware import CSPMiddleware
+from django.http import HttpResponseNotModified
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.http import parse_etags
+
+from storefront.api.throttling import rate_limit_of
 
 ADMIN_PREFIX = "/admin/"
 # Admin templates of django-import-export and django-simple-history set a few style attributes.
@@ -58,4 +64,40 @@ class PersonalResponseMiddleware:
         patch_vary_headers(
             response, (["Cookie"] if by_session else []) + (["Authorization"] if by_key else [])
         )
+        return response
+
+
+API_PREFIX = "/api/"
+
+
+def _etag(content: bytes) -> str:
+    return f'"{hashlib.sha256(content).hexdigest()[:32]}"'
+
+
+def _not_modified(request, etag: str) -> bool:
+    wanted = request.headers.get("If-None-Match")
+    return wanted is not None and (wanted.strip() == "*" or etag in parse_etags(wanted))
+
+
+class ApiConventionsMiddleware:
+    """What every API answer carries: the caller's rate-limit standing, and for a successful read
+    an `ETag` of its body, so that a repeat with `If-None-Match` is a `304` without the body."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not request.path_info.startswith(API_PREFIX):
+            return response
+        if request.method in ("GET", "HEAD") and response.status_code == 200 and not (
+            response.streaming or response.has_header("ETag")
+        ):
+            response["ETag"] = _etag(response.content)
+            if _not_modified(request, response["ETag"]):
+                response = HttpResponseNotModified(headers={"ETag": response["ETag"]})
+        state = rate_limit_of(request)
+        if state is not None:
+            for name, value in state.headers().items():
+                response[name] = value
         return response
