@@ -1,0 +1,20 @@
+"""The catalogue test world (NHS trusts, a clinic, a distributor, a consumer and a guest, each
+with its own catalogue) reused for front-page content."""
+
+import pytest
+
+from segments.resolver import resolve
+from tests.catalog.world import build_world
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
+
+
+@pytest.fixture
+def buyer_of(world):
+    def buyer(persona: str):
+        return resolve(world.users[persona])
+
+    return buyer
