@@ -32,6 +32,8 @@ class ContentBlockForm(forms.ModelForm):
         cleaned = super().clean()
         if self.errors:
             return cleaned
+        for name in ("kind", "audience", "promotion"):
+            setattr(self.instance, name, cleaned.get(name))
         try:
             self.instance.clean_targets(**{name: cleaned.get(name) or [] for name in TARGETS})
         except ValidationError as error:

@@ -18,3 +18,12 @@ def buyer_of(world):
         return resolve(world.users[persona])
 
     return buyer
+
+
+@pytest.fixture
+def admin_client(client, db):
+    """A client signed in as a superuser (the user model signs in by email)."""
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
