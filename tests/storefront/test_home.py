@@ -149,6 +149,21 @@ def test_blocks_shown_are_noted_once_per_buyer_and_day(client, world):
     assert {row.organisation_id for row in rows} == {world.trust.pk}
 
 
+def test_a_repeat_view_the_same_day_writes_no_impression_again(
+    client, world, django_capture_on_commit_callbacks
+):
+    make_block(title="One")
+    client.force_login(world.user("buyer"))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(HOME)
+
+    with CaptureQueriesContext(connection) as queries:
+        client.get(HOME)
+
+    assert not [q for q in queries.captured_queries if "blockimpression" in q["sql"]]
+    assert BlockImpression.objects.count() == 1
+
+
 def _count(client, *, cold=False) -> int:
     client.get(HOME)  # warms the resolver and the block composition
     if cold:
