@@ -167,3 +167,31 @@ def test_the_offer_report_counts_who_was_shown_and_who_ordered_at_its_price(
     row = listing.context["cl"].result_list[0]
     assert (row.shown_count, row.buyers_shown) == (1, 1)
     assert "£16.00" in listing.content.decode()
+
+
+def test_the_block_pages_of_admin_render(admin_client, world):
+    block = make_block(title="Hello", kind=BlockKind.FEATURED_PRODUCTS,
+                       products=[world.products["foam"]])
+
+    for url in (ADD, reverse("admin:merchandising_contentblock_changelist"),
+                reverse("admin:merchandising_contentblock_change", args=[block.pk]),
+                reverse("admin:merchandising_offerreport_changelist")):
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+    assert PREVIEW in admin_client.get(
+        reverse("admin:merchandising_contentblock_changelist")).content.decode()
+
+
+def test_an_edit_in_admin_changes_the_targets_and_keeps_the_rest(admin_client, world):
+    segments = {s.code: s for s in world.catalogs["professional"].segments.all()}
+    block = make_block(title="Hello", segments=[segments["nhs-trusts"]])
+
+    response = admin_client.post(
+        reverse("admin:merchandising_contentblock_change", args=[block.pk]),
+        _form(title="Hello again", audience="segments",
+              segments=[str(segments["private-clinics"].pk)]))
+
+    assert response.status_code == 302
+    block.refresh_from_db()
+    assert block.title == "Hello again"
+    assert list(block.segments.all()) == [segments["private-clinics"]]
