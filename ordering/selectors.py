@@ -467,3 +467,35 @@ def recall_open_lines(*, recall: Recall, organisation_ids=None) -> list[tuple[st
          line.held_reason if line.held_at else "Not held")
         for line in lines
     ]
+
+
+# Offers: who ordered at a promotion's price --------------------------------------------------
+
+def promotion_lines(codes) -> QuerySet[OrderLine]:
+    """Lines of live (not cancelled or rejected) orders priced from one of the promotion lists
+    `codes`: the use of an offer, as each line recorded its price source at submission."""
+    return OrderLine.objects.filter(
+        price_source="promotion", price_list_code__in=list(codes),
+    ).exclude(order__state__in=[OrderState.CANCELLED, OrderState.REJECTED])
+
+
+def promotion_usage(codes) -> dict[str, dict]:
+    """{code: {orders, buyers, revenue}} for the promotion lists `codes`, in one query."""
+    rows = promotion_lines(codes).order_by().values("price_list_code").annotate(
+        orders=Count("order_id", distinct=True),
+        buyers=Count("order__placed_by_id", distinct=True),
+        revenue=Coalesce(Sum("line_net"), Decimal("0.00"), output_field=_NET),
+    )
+    return {row.pop("price_list_code"): row for row in rows}
+
+
+def promotion_orders(code: str) -> QuerySet[Order]:
+    """The orders that used a promotion, with the net value of their lines at its price."""
+    lines = promotion_lines([code]).filter(order_id=OuterRef("pk")).order_by().values("order_id")
+    offer_net = lines.annotate(net=Sum("line_net")).values("net")
+    return (
+        Order.objects.filter(pk__in=promotion_lines([code]).values("order_id"))
+        .annotate(offer_net=Subquery(offer_net, output_field=_NET))
+        .select_related("placed_by", "organisation").order_by("-placed_at", "-id")
+    )
+

@@ -3,14 +3,19 @@ from django.shortcuts import render
 from django.views import defaults
 from django.views.decorators.cache import cache_control
 
+from merchandising.services import impressions_record
 from storefront.api.errors import error_body
 from storefront.lockout import lockout_message, lockout_minutes, lockout_seconds
+from storefront.selectors import home_page
 
 
 @cache_control(private=True, no_cache=True)
 def home(request):
-    """The front page greets the buyer as the resolver sees them and links to their account."""
-    return render(request, "home.html")
+    """The front page as the resolver sees the buyer: their role's panels and the content their
+    segments call for (noted as shown to them)."""
+    page = home_page(request.buyer)
+    impressions_record(buyer=request.buyer, blocks=page.blocks)
+    return render(request, "home.html", {"home": page})
 
 
 def _is_api(request) -> bool:

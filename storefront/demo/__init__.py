@@ -11,6 +11,7 @@ from segments.models import Segment
 from .accounts import build_accounts
 from .catalog import load_catalog
 from .history import load_history
+from .merchandising import load_merchandising
 from .ordering import load_ordering
 from .people import DEMO_PASSWORD
 from .pricing import load_pricing
@@ -36,4 +37,5 @@ def load_demo_world() -> DemoWorld:
         load_territories()
         load_ordering()
         load_history()
+        load_merchandising()
     return DemoWorld(organisations=organisations, segments=segments)
