@@ -1,2 +1,20 @@
 """Merchandising: what a buyer's segments put in front of them — front-page content, offers and
 complementary products — always through the catalogue's, price engine's and territory's rules."""
+
+from .affinities import (
+    EVERYONE,
+    PeerFavourite,
+    ProductAffinity,
+    cluster_scope,
+    scope_label,
+    segment_scope,
+)
+
+__all__ = [
+    "EVERYONE",
+    "PeerFavourite",
+    "ProductAffinity",
+    "cluster_scope",
+    "scope_label",
+    "segment_scope",
+]
