@@ -7,13 +7,20 @@ never proposed), `territories.rules.availability_for` (nothing the buyer's terri
 `pricing.engine.prices_for` (the buyer's own price; a product without one is left out). Among the
 survivors the buyer's propensity for the product, or else its category, ranks first where the
 analysis knows it, then the lift. Each function runs a fixed number of queries whatever the limit.
+
+Answers are cached for `MERCHANDISING_CACHE_SECONDS` under the buyer's cache key, its own
+organisation or consumer (clusters and recent orders are the buyer's own), the rules version
+(any change of catalogue, price, right or segment) and the figures version (each recompute).
 """
 
+import hashlib
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.apps import apps
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import CharField, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
@@ -24,6 +31,7 @@ from pricing.engine import ResolvedPrice, prices_for
 from segments.analysis import COUNTED_STATES
 from segments.models import BuyerFacts, PropensityScore
 from segments.resolver import BuyerContext
+from segments.versioning import rules_version
 from territories.rules import Availability, availability_for
 
 from .models import EVERYONE, PeerFavourite, ProductAffinity, scope_label, segment_scope
@@ -32,6 +40,38 @@ DEFAULT_LIMIT = 6
 # Candidates read from the figures per call: enough that the rules may drop many and still
 # leave a full list, and fixed, so the queries do not depend on the limit.
 CANDIDATES = 60
+FIGURES_VERSION_KEY = "merchandising-figures-version"
+
+
+def bump_figures_version() -> None:
+    """New figures: every cached answer is asked again."""
+    cache.set(FIGURES_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+def _cache_key(buyer: BuyerContext, name: str, *parts) -> str | None:
+    """The key of one cached answer for this buyer; None: not cached (no cache, no key)."""
+    version = rules_version()
+    if version is None or not buyer.cache_key:
+        return None
+    figures = cache.get(FIGURES_VERSION_KEY)
+    if figures is None:
+        cache.add(FIGURES_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        figures = cache.get(FIGURES_VERSION_KEY) or ""
+    who = f"o{buyer.organisation_id}" if buyer.organisation_id else f"u{buyer.user_id}"
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
+    return ":".join(["merchandising", name, buyer.cache_key, who, version, figures, digest])
+
+
+def _cached(buyer: BuyerContext, name: str, build, *parts):
+    seconds = getattr(settings, "MERCHANDISING_CACHE_SECONDS", 120)
+    key = _cache_key(buyer, name, *parts) if seconds > 0 else None
+    if key is None:
+        return build()
+    found = cache.get(key)
+    if found is None:
+        found = build()
+        cache.set(key, found, seconds)
+    return found
 
 
 @dataclass(frozen=True)
@@ -152,6 +192,10 @@ def complementary_for(buyer: BuyerContext, *, product_ids=(), limit: int = DEFAU
     ids = _ids(product_ids)
     if not ids:
         return []
+    return _cached(buyer, "together", lambda: _complementary(buyer, ids, limit), ids, limit)
+
+
+def _complementary(buyer: BuyerContext, ids: list[int], limit: int) -> list[Recommendation]:
     rows = (
         ProductAffinity.objects.filter(_in_scopes(buyer), product_id__in=ids)
         .exclude(other_id__in=ids)
@@ -179,9 +223,12 @@ def peers_also_order(buyer: BuyerContext, *, limit: int = DEFAULT_LIMIT,
     """"Accounts like yours also order": the products the buyers of this buyer's cluster and
     segments order most (against buyers at large), leaving out what this buyer ordered recently
     and `exclude_ids`; priced and checked for this buyer."""
-    favourites = PeerFavourite.objects.filter(_in_scopes(buyer)).exclude(
-        product_id__in=_ids(exclude_ids)
-    )
+    excluded = _ids(exclude_ids)
+    return _cached(buyer, "peers", lambda: _peers(buyer, excluded, limit), excluded, limit)
+
+
+def _peers(buyer: BuyerContext, excluded: list[int], limit: int) -> list[Recommendation]:
+    favourites = PeerFavourite.objects.filter(_in_scopes(buyer)).exclude(product_id__in=excluded)
     row = _buyer_row(buyer)
     if row is not None:
         favourites = favourites.exclude(product_id__in=_recently_ordered(buyer, row))

@@ -28,6 +28,7 @@ from django.utils import timezone
 from segments.analysis import COUNTED_STATES
 
 from .models import EVERYONE, PeerFavourite, ProductAffinity
+from .selectors import bump_figures_version
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,9 @@ def recompute_affinities(*, now=None, knobs: AffinitySettings | None = None) -> 
         scopes = cursor.fetchone()[0]
         for table in (ITEMS, SCOPED, SIZED):
             cursor.execute(f"DROP TABLE {table}")
+        # Now, and again at commit: a request may cache the old figures in between.
+        bump_figures_version()
+        transaction.on_commit(bump_figures_version)
     return {
         "pairs": ProductAffinity.objects.count(),
         "favourites": PeerFavourite.objects.count(),

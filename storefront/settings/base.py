@@ -324,6 +324,9 @@ MERCHANDISING_MIN_SUPPORT = int(os.environ.get("MERCHANDISING_MIN_SUPPORT", "3")
 MERCHANDISING_MIN_SCOPE_ORDERS = int(os.environ.get("MERCHANDISING_MIN_SCOPE_ORDERS", "50"))
 # A product the buyer ordered within these days is not put forward as "accounts like yours".
 MERCHANDISING_RECENT_DAYS = int(os.environ.get("MERCHANDISING_RECENT_DAYS", "90"))
+# Products shown per list, and how long a buyer's list is cached (stock shown may be this old).
+MERCHANDISING_SHOWN = int(os.environ.get("MERCHANDISING_SHOWN", "6"))
+MERCHANDISING_CACHE_SECONDS = int(os.environ.get("MERCHANDISING_CACHE_SECONDS", "120"))
 
 EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"

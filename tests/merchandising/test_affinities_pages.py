@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from merchandising.models import EVERYONE, PeerFavourite, ProductAffinity, segment_scope
 from merchandising.selectors import complementary_for, peers_also_order
+from merchandising.services import recompute_affinities
 from ordering.services.carts import cart_add
 from pricing.models import Contract, PriceList, PriceListItem, PriceListKind
 from pricing.services.price_lists import contract_save, price_list_item_save, price_list_save
@@ -126,6 +127,7 @@ def test_product_page_and_cart_queries_do_not_grow_with_the_recommendations(
     client, world, settings
 ):
     settings.MERCHANDISING_SHOWN = 12
+    settings.MERCHANDISING_CACHE_SECONDS = 0  # every request asks the figures and the rules
     p = world.products
     clinic = world.users["clinic"]
     cart_add(buyer=resolve(clinic), product_id=p["foam"].pk, quantity=1)
@@ -163,3 +165,16 @@ def test_accounts_like_yours_leaves_out_what_the_buyer_ordered_lately(world):
 
     assert [r.product for r in clinic_sees] == [p["cannula"], p["foam"]]
     assert [r.product for r in nhs_sees] == [p["silver"]]
+
+
+def test_a_buyers_list_is_cached_until_the_figures_are_recomputed(world, django_assert_num_queries):
+    p = world.products
+    buyer = resolve(world.users["clinic"])
+    first = complementary_for(buyer, product_ids=[p["foam"].pk])
+    with django_assert_num_queries(0):
+        assert complementary_for(buyer, product_ids=[p["foam"].pk]) == first
+
+    recompute_affinities()  # no orders: no figures left
+
+    assert complementary_for(buyer, product_ids=[p["foam"].pk]) == []
+    assert [r.product for r in first] == [p["cannula"], p["plasters"]]
