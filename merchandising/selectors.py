@@ -34,7 +34,7 @@ from segments.resolver import BuyerContext
 from segments.versioning import rules_version
 from territories.rules import Availability, availability_for
 
-from .models import EVERYONE, PeerFavourite, ProductAffinity, scope_label, segment_scope
+from .models import EVERYONE, PeerFavourite, ProductAffinity, segment_scope
 
 DEFAULT_LIMIT = 6
 # Candidates read from the figures per call: enough that the rules may drop many and still
@@ -87,11 +87,18 @@ class Recommendation:
     scope: str
     propensity: float | None = None
 
+    kind: str = "together"  # or "peers"
+
     @property
     def reason(self) -> str:
+        """Why the buyer is shown it, in words."""
+        who = {"cluster": "accounts like yours", "segment": "buyers like you"}.get(
+            self.scope.partition(":")[0], "other buyers")
+        reason = (f"Often ordered with it by {who}" if self.kind == "together"
+                  else f"Popular with {who}")
         if self.propensity is not None:
-            return f"Often ordered by {scope_label(self.scope)}; you are likely to need it soon"
-        return f"Often ordered by {scope_label(self.scope)}"
+            reason += "; you are likely to order it soon"
+        return reason
 
 
 @dataclass(frozen=True)
@@ -150,8 +157,8 @@ def _propensities(buyer: BuyerContext) -> tuple[dict[int, float], dict[int, floa
     return by_product, by_category
 
 
-def _offered(buyer: BuyerContext, candidates: dict[int, _Candidate],
-             limit: int) -> list[Recommendation]:
+def _offered(buyer: BuyerContext, candidates: dict[int, _Candidate], limit: int,
+             kind: str) -> list[Recommendation]:
     """The candidates this buyer may see, buy in its territory and has a price for, ranked."""
     if not candidates or limit <= 0:
         return []
@@ -169,7 +176,7 @@ def _offered(buyer: BuyerContext, candidates: dict[int, _Candidate],
         c = candidates[product.pk]
         propensity = by_product.get(product.pk, by_category.get(product.category_id))
         found.append(Recommendation(product, price, where, c.lift, c.strength, c.scope,
-                                    propensity))
+                                    propensity, kind))
     found.sort(key=lambda r: (-(r.propensity or 0.0), -r.lift, -r.strength, r.product.pk))
     return found[:limit]
 
@@ -202,7 +209,7 @@ def _complementary(buyer: BuyerContext, ids: list[int], limit: int) -> list[Reco
         .order_by("-lift", "-confidence", "other_id")
         .values_list("other_id", "lift", "confidence", "scope")[:CANDIDATES]
     )
-    return _offered(buyer, _best_per_product(rows), limit)
+    return _offered(buyer, _best_per_product(rows), limit, "together")
 
 
 def _recently_ordered(buyer: BuyerContext, row: dict) -> QuerySet:
@@ -235,4 +242,4 @@ def _peers(buyer: BuyerContext, excluded: list[int], limit: int) -> list[Recomme
     rows = favourites.order_by("-lift", "-share", "product_id").values_list(
         "product_id", "lift", "share", "scope"
     )[:CANDIDATES]
-    return _offered(buyer, _best_per_product(rows), limit)
+    return _offered(buyer, _best_per_product(rows), limit, "peers")

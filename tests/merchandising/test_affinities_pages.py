@@ -114,6 +114,15 @@ def test_recommendations_never_repeat_the_products_asked_about(world):
     found = complementary_for(buyer, product_ids=[p["foam"].pk, p["cannula"].pk])
 
     assert [r.product for r in found] == [p["plasters"]]
+    assert found[0].reason == "Often ordered with it by other buyers"
+
+
+def test_the_reason_names_the_buyers_it_comes_from(world):
+    found = complementary_for(resolve(world.users["clinic"]),
+                              product_ids=[world.products["foam"].pk])
+
+    assert [r.reason for r in found] == ["Often ordered with it by buyers like you",
+                                         "Often ordered with it by other buyers"]
 
 
 def _count_queries(client, url) -> tuple[int, str]:
