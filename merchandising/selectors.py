@@ -86,7 +86,6 @@ class Recommendation:
     strength: float  # confidence of the pair, or the share of peers who order it
     scope: str
     propensity: float | None = None
-
     kind: str = "together"  # or "peers"
 
     @property

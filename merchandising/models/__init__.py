@@ -6,7 +6,6 @@ from .affinities import (
     PeerFavourite,
     ProductAffinity,
     cluster_scope,
-    scope_label,
     segment_scope,
 )
 
@@ -15,6 +14,5 @@ __all__ = [
     "PeerFavourite",
     "ProductAffinity",
     "cluster_scope",
-    "scope_label",
     "segment_scope",
 ]

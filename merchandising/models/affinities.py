@@ -23,16 +23,6 @@ def cluster_scope(cluster_id: int) -> str:
     return f"cluster:{cluster_id}"
 
 
-def scope_label(scope: str) -> str:
-    """The scope in words, for staff and for a buyer's "why"."""
-    kind, _, value = scope.partition(":")
-    if kind == "segment":
-        return f"buyers in segment {value}"
-    if kind == "cluster":
-        return "accounts like yours"
-    return "all buyers"
-
-
 def _product(related_name: str = "+", db_index: bool = True) -> models.ForeignKey:
     return models.ForeignKey(
         "catalog.Product", on_delete=models.CASCADE, related_name=related_name,
