@@ -218,9 +218,16 @@ FAVOURITES = f"""
     SELECT scope, product_id, buyers, share, lift FROM ranked WHERE position <= %s"""  # noqa: S608
 
 
-def recompute_affinities(*, now=None, knobs: AffinitySettings | None = None) -> dict:
+def recompute_affinities(*, now=None, full: bool = True,
+                         knobs: AffinitySettings | None = None) -> dict | None:
     """Rebuild every scope's pairs and peer favourites from the counted orders as of `now`, in
-    one transaction (readers see the old rows until it commits). Returns the counts written."""
+    one transaction (readers see the old rows until it commits). Returns the counts written.
+
+    The segment job calls it in every run; an incremental (nightly) run (`full=False`) leaves the
+    figures as they are: what is ordered together moves slowly, and the weekly full run rebuilds
+    them from the whole period."""
+    if not full:
+        return None
     now = now or timezone.now()
     knobs = knobs or AffinitySettings.from_settings()
     t = _tables()

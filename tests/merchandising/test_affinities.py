@@ -128,9 +128,24 @@ def test_the_segment_job_recomputes_the_affinities(history, settings):
     settings.MERCHANDISING_BASKET_CAP = 4
     settings.MERCHANDISING_MIN_SUPPORT = 2
 
-    run = recompute_segments(full=False)
+    run = recompute_segments(full=True)
 
     assert run.status == RunStatus.DONE, run.error
     assert "affinities" in run.timings
     assert run.counts["affinities"]["pairs"] == ProductAffinity.objects.count() == 2
     assert set(_pairs(history)) == {"AB", "BA"}
+
+
+def test_a_nightly_incremental_run_keeps_the_figures_of_the_last_full_run(history, settings):
+    settings.MERCHANDISING_BASKET_CAP = 4
+    settings.MERCHANDISING_MIN_SUPPORT = 2
+    recompute_segments(full=True)
+    history_order(products=[history["D"], history["E"]], user=UserFactory())
+    before = list(ProductAffinity.objects.values_list("scope", "product", "other", "support"))
+
+    run = recompute_segments(full=False)
+
+    assert run.status == RunStatus.DONE, run.error
+    assert run.counts["affinities"] == {}
+    assert list(ProductAffinity.objects.values_list("scope", "product", "other",
+                                                    "support")) == before
