@@ -67,11 +67,9 @@ def _tables() -> dict[str, str]:
     }
 
 
-def _text(expression: str) -> str:
-    return f"CAST({expression} AS VARCHAR(20))"
-
-
-ITEMS, SCOPED, SIZED = "merchandising_items", "merchandising_scoped", "merchandising_sized"
+ORDERS, ITEMS = "merchandising_orders", "merchandising_items"
+SCOPED, SIZED = "merchandising_scoped", "merchandising_sized"
+STAGED = (ORDERS, ITEMS, SCOPED, SIZED)
 
 
 def _memberships(t: dict[str, str], true: str) -> str:
@@ -81,7 +79,7 @@ def _memberships(t: dict[str, str], true: str) -> str:
         for match in ("m.organisation_id = c.organisation_id",
                       "c.organisation_id IS NULL AND m.user_id = c.user_id"):
             parts.append(f"""
-                SELECT 'segment:' || s.code, c.order_id, c.buyer FROM counted c
+                SELECT 'segment:' || s.code, c.order_id, c.buyer FROM {ORDERS} c
                 JOIN {t[table]} m ON {match}
                 JOIN {t['segment']} s ON s.id = m.segment_id AND s.is_active = {true}""")  # noqa: S608
     return " UNION ".join(parts)
@@ -94,9 +92,9 @@ def _clusters(t: dict[str, str], true: str) -> str:
                   "c.organisation_id IS NULL AND f.user_id = c.user_id"):
         parts.append(f"""
             SELECT 'cluster:' || CAST(f.cluster_id AS VARCHAR(20)), c.order_id, c.buyer
-            FROM counted c JOIN {t['facts']} f ON {match}
+            FROM {ORDERS} c JOIN {t['facts']} f ON {match}
             JOIN {t['cluster']} k ON k.id = f.cluster_id AND k.is_current = {true}""")  # noqa: S608
-    return " UNION ".join(parts)
+    return " UNION ALL ".join(parts)
 
 
 def _counted(t: dict[str, str]) -> str:
@@ -113,38 +111,41 @@ def _counted(t: dict[str, str]) -> str:
 
 
 def _stage(cursor, t: dict[str, str], knobs: AffinitySettings, now) -> None:
-    """Three temporary tables every figure is read from:
+    """Four temporary tables every figure is read from:
 
-    items (order, product) — the distinct products of each counted order within the basket cap;
+    orders (order, organisation, user, buyer) — the counted orders within the basket cap;
+    items (order, product) — the distinct products of each of those orders;
     scoped (scope, order, buyer) — each of those orders once per scope of its buyer, for the
         scopes with enough orders (every buyer always);
     sized (scope, orders, buyers) — those scopes' orders and buyers."""
     adapt = connection.ops.adapt_datetimefield_value
     period = [*COUNTED_STATES, adapt(now - timedelta(days=knobs.history_days)), adapt(now)]
     true = "TRUE" if connection.vendor == "postgresql" else "1"
-    for table in (ITEMS, SCOPED, SIZED):
+    for table in STAGED:
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
     cursor.execute(f"""
-        CREATE TEMPORARY TABLE {ITEMS} AS
+        CREATE TEMPORARY TABLE {ORDERS} AS
         WITH {_counted(t)},
-        basket AS (
-            SELECT DISTINCT l.order_id, l.product_id
-            FROM {t['line']} l JOIN counted c ON c.order_id = l.order_id
-        ),
-        kept AS (SELECT order_id FROM basket GROUP BY order_id HAVING COUNT(*) <= %s)
-        SELECT b.order_id, b.product_id FROM basket b JOIN kept k ON k.order_id = b.order_id
+        sizes AS (
+            SELECT l.order_id FROM {t['line']} l JOIN counted c ON c.order_id = l.order_id
+            GROUP BY l.order_id HAVING COUNT(DISTINCT l.product_id) <= %s
+        )
+        SELECT c.* FROM counted c JOIN sizes z ON z.order_id = c.order_id
     """, [*period, knobs.basket_cap])  # noqa: S608 -- names from model metadata
+    _analyze(cursor, ORDERS)
+    cursor.execute(f"""
+        CREATE TEMPORARY TABLE {ITEMS} AS
+        SELECT DISTINCT l.order_id, l.product_id
+        FROM {t['line']} l JOIN {ORDERS} c ON c.order_id = l.order_id
+    """)  # noqa: S608 -- names from model metadata
+    # Every buyer has at most one facts row, so a cluster holds an order once; a segment's
+    # members are deduplicated among themselves (a buyer may be both assigned and computed).
     cursor.execute(f"""
         CREATE TEMPORARY TABLE {SCOPED} AS
-        WITH {_counted(t)},
-        every_scope (scope, order_id, buyer) AS (
-            SELECT '{EVERYONE}', c.order_id, c.buyer FROM counted c
-            UNION {_clusters(t, true)}
-            UNION {_memberships(t, true)}
-        )
-        SELECT e.scope, e.order_id, e.buyer FROM every_scope e
-        WHERE e.order_id IN (SELECT order_id FROM {ITEMS})
-    """, period)  # noqa: S608 -- names from model metadata
+        SELECT '{EVERYONE}' AS scope, c.order_id, c.buyer FROM {ORDERS} c
+        UNION ALL {_clusters(t, true)}
+        UNION ALL SELECT * FROM ({_memberships(t, true).replace(" UNION ALL ", " UNION ")}) m
+    """)  # noqa: S608 -- names from model metadata
     cursor.execute(f"""
         CREATE TEMPORARY TABLE {SIZED} AS
         SELECT scope, COUNT(*) AS orders, COUNT(DISTINCT buyer) AS buyers FROM {SCOPED}
@@ -152,9 +153,14 @@ def _stage(cursor, t: dict[str, str], knobs: AffinitySettings, now) -> None:
     """, [knobs.min_scope_orders])  # noqa: S608 -- names from model metadata
     cursor.execute(f"DELETE FROM {SCOPED} WHERE scope NOT IN (SELECT scope FROM {SIZED})")  # noqa: S608
     cursor.execute(f"CREATE INDEX {ITEMS}_order ON {ITEMS} (order_id, product_id)")
+    for table in (ITEMS, SCOPED, SIZED):
+        _analyze(cursor, table)
+
+
+def _analyze(cursor, table: str) -> None:
+    """Give PostgreSQL's planner the temporary table's real size."""
     if connection.vendor == "postgresql":
-        for table in (ITEMS, SCOPED, SIZED):
-            cursor.execute(f"ANALYZE {table}")
+        cursor.execute(f"ANALYZE {table}")
 
 
 def _real(expression: str) -> str:
@@ -248,7 +254,7 @@ def recompute_affinities(*, now=None, full: bool = True,
         )
         cursor.execute(f"SELECT COUNT(*) FROM {SIZED}")  # noqa: S608
         scopes = cursor.fetchone()[0]
-        for table in (ITEMS, SCOPED, SIZED):
+        for table in STAGED:
             cursor.execute(f"DROP TABLE {table}")
         # Now, and again at commit: a request may cache the old figures in between.
         bump_figures_version()
