@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.template import RequestContext, Template
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -187,3 +188,21 @@ def test_a_buyers_list_is_cached_until_the_figures_are_recomputed(world, django_
 
     assert complementary_for(buyer, product_ids=[p["foam"].pk]) == []
     assert [r.product for r in first] == [p["cannula"], p["plasters"]]
+
+
+def test_accounts_like_yours_renders_on_any_page_for_the_viewing_buyer(world, rf):
+    p = world.products
+    PeerFavourite.objects.create(scope=segment_scope("private-clinics"), product=p["cannula"],
+                                 buyers=5, share=0.5, lift=3.0, computed_at=timezone.now())
+    page = Template("{% load merchandising %}{% accounts_like_yours %}")
+    rendered = {}
+    for persona in ("clinic", "nhs"):
+        request = rf.get("/")
+        request.user, request.buyer = world.users[persona], resolve(world.users[persona])
+        rendered[persona] = page.render(RequestContext(request, {}))
+
+    assert 'data-recommendations="peers"' in rendered["clinic"]
+    assert f'data-sku="{p["cannula"].sku}"' in rendered["clinic"]
+    assert "Popular with buyers like you" in rendered["clinic"]
+    assert 'name="product"' in rendered["clinic"]  # the Add button's form
+    assert "data-recommendations" not in rendered["nhs"]
