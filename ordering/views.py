@@ -141,13 +141,14 @@ def _back(request, fallback: str):
 
 @buyer_page
 def cart_detail(request):
-    review = checkout_review(buyer=_cart_buyer(request))
+    cart_buyer = _cart_buyer(request)
+    review = checkout_review(buyer=cart_buyer)
     save_form = None
     if review.lines and may_order(request.buyer):
         save_form = SaveCartAsListForm(own_lists=list(own_requisition_lists(request.buyer)))
     return render(request, "ordering/cart.html", {
         "review": review, "workflow": workflow_for(request.buyer),
-        "quick_form": QuickOrderForm(), "save_form": save_form,
+        "quick_form": QuickOrderForm(), "save_form": save_form, "cart_buyer": cart_buyer,
     })
 
 

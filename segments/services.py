@@ -15,6 +15,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from .analysis.clusters import fit_clusters
 from .analysis.facts import refresh_facts
@@ -158,10 +159,18 @@ def _record(run: SegmentRun, report, **fields) -> None:
         report(run.progress, run.phase)
 
 
+def _follow_up_phases() -> list[tuple[str, Callable]]:
+    """Phases of other apps that learn from the same history, run after these in every run
+    (settings `SEGMENTS_FOLLOW_UP_PHASES`: (name, dotted path)); segments imports none of them."""
+    return [(name, import_string(path))
+            for name, path in getattr(settings, "SEGMENTS_FOLLOW_UP_PHASES", ())]
+
+
 def _run_phases(run: SegmentRun, progress) -> None:
     now = timezone.now()
     facts_changed = bumped = changed = (set(), set())
-    phases = [(name, phase) for name, phase in PHASES if run.full or name not in FULL_ONLY]
+    phases = [(name, phase) for name, phase in [*PHASES, *_follow_up_phases()]
+              if run.full or name not in FULL_ONLY]
     for index, (name, phase) in enumerate(phases):
         _record(run, progress, phase=name, progress=index * 100 // len(phases))
         started = time.monotonic()

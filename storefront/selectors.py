@@ -38,8 +38,8 @@ LANDING_CATEGORIES = 8
 
 @dataclass
 class HomePage:
-    """Everything the front page shows one buyer. `recommendations` stays empty until a
-    recommender fills it; the page shows its panel only when it holds products."""
+    """Everything the front page shows one buyer (its recommendations come from the
+    `accounts_like_yours` template tag, cached per buyer)."""
 
     blocks: list[ShownBlock] = field(default_factory=list)
     recent_orders: list = field(default_factory=list)
@@ -51,7 +51,6 @@ class HomePage:
     budgets: list = field(default_factory=list)
     account_manager: object = None
     categories: list[CategoryNode] = field(default_factory=list)
-    recommendations: list = field(default_factory=list)
 
     @property
     def offers(self) -> list[ShownBlock]:

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.models import Membership, Organisation, Site, User
-from catalog.models import Product
+from catalog.models import Category, Product
 from ordering.models import Order, OrderEvent, OrderLine, OrderState, PaymentMethod
 from ordering.rules import PLACE, Action
 from pricing.engine import ResolvedPrice, line_total, prices_for
@@ -39,6 +39,7 @@ from .history_buyers import (
     Habit,
     HistoryOrganisationSpec,
 )
+from .history_companions import companion_categories, with_companions
 from .organisations import ORGANISATIONS
 
 SEED = 20260401
@@ -316,7 +317,7 @@ def _order_number(workflow: str, placed: datetime.datetime, rng: random.Random,
 
 
 def _orders_of(buyer: HistoryBuyer, pool: _Pool, now: datetime.datetime, sequence: list[int],
-               taken: set[str]) -> list[tuple[Order, list[OrderLine]]]:
+               taken: set[str], companions: dict) -> list[tuple[Order, list[OrderLine]]]:
     rng = random.Random(f"{SEED}:{buyer.key}")
     days = order_days(buyer.habit, rng)
     least, most, units = buyer.basket
@@ -328,8 +329,17 @@ def _orders_of(buyer: HistoryBuyer, pool: _Pool, now: datetime.datetime, sequenc
         factor = basket_factor(buyer.habit, position / max(len(days) - 1, 1))
         count = max(1, round(rng.randint(least, most) * min(factor, 1.5)))
         lines = []
-        for product_id in _pick_products(pool, regulars, count, rng):
-            wanted = units * factor * rng.choice((0.5, 1, 1, 1.5, 2, 3))
+        picked = _pick_products(pool, regulars, count, rng)
+        added = with_companions(picked, pool.by_category, companions)
+        wanted_of: dict[int, float] = {}
+        for product_id in [*picked, *added]:
+            # A companion goes in the quantity of its product, drawing nothing from the buyer's
+            # random stream: the rest of the history stays as it was.
+            if product_id in added:
+                wanted = wanted_of[added[product_id]]
+            else:
+                wanted = units * factor * rng.choice((0.5, 1, 1, 1.5, 2, 3))
+            wanted_of[product_id] = wanted
             quantity = _quantity(pool.prices[product_id], wanted, consumer)
             price = _price_at(pool.prices[product_id], quantity)
             total = line_total(price, quantity)
@@ -442,13 +452,15 @@ def build_order_history(buyers: list[HistoryBuyer], *, now=None) -> HistoryLoad:
     pools: dict[tuple, _Pool | None] = {}
     own_terms = _organisations_with_own_terms()
     categories = dict(Product.objects.filter(is_active=True).values_list("pk", "category_id"))
+    companions = companion_categories(dict(Category.objects.values_list("name", "pk")))
     sequence, made = [0], []
     for buyer in buyers:
         if buyer.habit == Habit.PROSPECT:
             continue
         pool = _pool(buyer, pools, own_terms, categories)
         if pool is not None:
-            made.extend(item for item in _orders_of(buyer, pool, now, sequence, taken) if item[1])
+            made.extend(item for item in _orders_of(buyer, pool, now, sequence, taken, companions)
+                        if item[1])
     _write(made)
     return HistoryLoad(buyers, len(made), sum(len(lines) for _, lines in made))
 

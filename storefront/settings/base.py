@@ -315,6 +315,21 @@ SPECTACULAR_SETTINGS = {
 # order is given the default cadence.
 SEGMENTS_LAPSE_MULTIPLE = float(os.environ.get("SEGMENTS_LAPSE_MULTIPLE", "2.0"))
 SEGMENTS_DEFAULT_CADENCE_DAYS = float(os.environ.get("SEGMENTS_DEFAULT_CADENCE_DAYS", "90"))
+# Run after the segments' own phases by every recompute (name, dotted path of the phase).
+SEGMENTS_FOLLOW_UP_PHASES = [("affinities", "merchandising.services.recompute_affinities")]
+
+# Complementary products (docs/recommendations.md): orders of the last MERCHANDISING_HISTORY_DAYS;
+# an order with more distinct products than the basket cap is left out; a pair needs the minimum
+# support (orders holding both); a segment or cluster is scoped from MIN_SCOPE_ORDERS orders.
+MERCHANDISING_HISTORY_DAYS = int(os.environ.get("MERCHANDISING_HISTORY_DAYS", "730"))
+MERCHANDISING_BASKET_CAP = int(os.environ.get("MERCHANDISING_BASKET_CAP", "25"))
+MERCHANDISING_MIN_SUPPORT = int(os.environ.get("MERCHANDISING_MIN_SUPPORT", "3"))
+MERCHANDISING_MIN_SCOPE_ORDERS = int(os.environ.get("MERCHANDISING_MIN_SCOPE_ORDERS", "50"))
+# A product the buyer ordered within these days is not put forward as "accounts like yours".
+MERCHANDISING_RECENT_DAYS = int(os.environ.get("MERCHANDISING_RECENT_DAYS", "90"))
+# Products shown per list, and how long a buyer's list is cached (stock shown may be this old).
+MERCHANDISING_SHOWN = int(os.environ.get("MERCHANDISING_SHOWN", "6"))
+MERCHANDISING_CACHE_SECONDS = int(os.environ.get("MERCHANDISING_CACHE_SECONDS", "120"))
 
 EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"

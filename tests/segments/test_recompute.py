@@ -35,8 +35,10 @@ class FactsRefreshed:
 
 
 @pytest.fixture
-def phases(monkeypatch):
-    """Replace the phase list for one test; returns the calls made, in order."""
+def phases(monkeypatch, settings):
+    """Replace the phase list (and no follow-up phases) for one test; returns the calls made,
+    in order."""
+    settings.SEGMENTS_FOLLOW_UP_PHASES = []
     calls = []
 
     def use(*named):

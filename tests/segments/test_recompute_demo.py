@@ -36,7 +36,8 @@ def test_the_demo_history_fills_every_computed_segment_phase_by_phase(demo_world
     run = recompute_segments(full=True)
 
     assert run.status == RunStatus.DONE, run.error
-    assert list(run.timings) == ["facts", "scores", "clusters", "propensity", "memberships"]
+    assert list(run.timings) == ["facts", "scores", "clusters", "propensity", "memberships",
+                                 "affinities"]
     groups = set(BuyerFacts.objects.values_list("rfm_group", flat=True))
     assert {"champions", "loyal", "at_risk", "hibernating", "prospects", "new"} <= groups
     filled = dict(Segment.objects.filter(kind=SegmentKind.COMPUTED)

@@ -56,6 +56,10 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo world loaded."))
         self.stdout.write(", ".join(f"{n} {label}" for label, n in counts.items()))
         self.stdout.write(f"Segments computed from the order history: {run}")
+        learned = run.counts.get("affinities") or {}
+        self.stdout.write(f"Complementary products learned from it: {learned.get('pairs', 0)} "
+                          f"pairs ordered together, {learned.get('favourites', 0)} peer "
+                          f"favourites, in {learned.get('scopes', 0)} scopes")
         self.stdout.write(f"\nEvery demo login uses the password {DEMO_PASSWORD}:\n")
         rows = [("email", "who", "organisation (role)"), *login_rows()]
         email_width = max(len(row[0]) for row in rows)

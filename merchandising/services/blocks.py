@@ -1,4 +1,4 @@
-"""Writes of merchandising: saving a block with its targets (validated together), and noting
+"""Saving a block with its targets (validated together), and noting
 which buyers were shown which blocks."""
 
 import hashlib
@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from segments.resolver import BuyerContext
 
-from .models import BlockImpression, ContentBlock
+from ..models import BlockImpression, ContentBlock
 
 NOTED_SECONDS = 24 * 60 * 60
 

@@ -27,7 +27,7 @@ from segments.resolver import BuyerContext
 from segments.versioning import rules_version
 from territories.rules import availability_for
 
-from .models import BlockAudience, BlockImpression, BlockKind, ContentBlock
+from ..models import BlockAudience, BlockImpression, BlockKind, ContentBlock
 
 FEATURED_LIMIT = 8
 CACHE_SECONDS = 10 * 60
