@@ -86,10 +86,15 @@ class OrderFilter(django_filters.FilterSet):
     placed_after = DateTimeFilter(field_name="placed_at", lookup_expr="gte")
     placed_before = DateTimeFilter(field_name="placed_at", lookup_expr="lt")
     po_number = django_filters.CharFilter(max_length=40)
+    updated_since = DateTimeFilter(
+        field_name="updated_at", lookup_expr="gte",
+        help_text="Orders changed at or after this time (state, lines, delivery, lots): pass the "
+        "largest `updated_at` of your last sync (orders changed at that very instant come again).",
+    )
 
     class Meta:
         model = Order
-        fields = ["state", "placed_after", "placed_before", "po_number"]
+        fields = ["state", "placed_after", "placed_before", "po_number", "updated_since"]
 
 
 class _OrderLists(generics.ListAPIView):

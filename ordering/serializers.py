@@ -165,6 +165,8 @@ class OrderSummarySerializer(serializers.Serializer):
     )
     workflow = serializers.CharField()
     placed_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField(
+        help_text="When anything about the order last changed; see `updated_since`.")
     placed_by = serializers.EmailField(source="placed_by.email")
     organisation = serializers.CharField(source="organisation.name", allow_null=True)
     fulfiller = serializers.CharField(
@@ -225,6 +227,8 @@ class RoutedOrderSummarySerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=OrderState.choices)
     workflow = serializers.CharField()
     placed_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField(
+        help_text="When anything about the order last changed; see `updated_since`.")
     placed_by = serializers.EmailField(source="placed_by.email")
     organisation = serializers.CharField(source="organisation.name", allow_null=True)
     fulfiller = serializers.CharField(source="fulfiller.name", allow_null=True)

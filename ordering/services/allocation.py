@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Sum
+from django.utils import timezone
 
 from accounts.models import Organisation
 
@@ -117,6 +118,8 @@ def _complete_filled_orders(order_ids) -> None:
         OrderLine.objects.filter(order_id__in=order_ids, backordered_quantity__gt=0)
         .values_list("order_id", flat=True)
     )
+    # A partly filled order changes its lines, not its state: its `updated_at` says so.
+    Order.objects.filter(pk__in=set(order_ids) & still_short).update(updated_at=timezone.now())
     for order in Order.objects.select_for_update().filter(pk__in=order_ids).order_by("pk"):
         if order.pk not in still_short:
             apply_transition(order=order, action=Action.ALLOCATE, actor_buyer=None,

@@ -94,6 +94,7 @@ def _hold_lines(recall: Recall) -> list[int]:
         recall=recall, held_reason=recall.summary[:250], held_at=timezone.now(),
         allocated_quantity=0, backordered_quantity=0,
     )
+    Order.objects.filter(pk__in=order_ids).update(updated_at=timezone.now())
     for order in Order.objects.filter(pk__in=order_ids).select_related("fulfiller"):
         order_log(order=order, action=HOLD_ACTION, from_state=order.state, to_state=order.state,
                   actor_buyer=None, comment=f"{recall.product.sku} held: {recall.summary}"[:500])

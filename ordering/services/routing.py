@@ -51,7 +51,7 @@ def routed_order_accept(
     order.expected_delivery_date = expected_delivery_date
     order = apply_transition(order=order, action=Action.ACCEPT, actor_buyer=actor_buyer,
                              comment=f"Expected delivery {expected_delivery_date:%d %b %Y}")
-    order.save(update_fields=["expected_delivery_date"])
+    order.save(update_fields=["expected_delivery_date", "updated_at"])
     notify(order.pk, "routed_accepted")
     return order
 
@@ -64,6 +64,6 @@ def routed_order_decline(*, order: Order, actor_buyer: BuyerContext, reason: str
     order.decline_reason = reason.strip()
     order = apply_transition(order=order, action=Action.DECLINE, actor_buyer=actor_buyer,
                              comment=reason.strip())
-    order.save(update_fields=["decline_reason"])
+    order.save(update_fields=["decline_reason", "updated_at"])
     notify(order.pk, "routed_declined")
     return order

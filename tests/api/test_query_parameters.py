@@ -100,3 +100,32 @@ def test_a_write_with_a_query_parameter_is_refused_and_changes_nothing(world):
     assert answer.status_code == 400
     assert list(answer.json()["error"]["fields"]) == ["dry_run"]
     assert Quote.objects.count() == quotes
+
+
+@pytest.mark.django_db
+def test_updated_since_returns_the_orders_changed_since_the_last_sync():
+    import datetime
+
+    from django.utils import timezone
+
+    from ordering.models import Order
+    from ordering.services.transitions import order_transition
+    from tests.api.test_orders import client_for
+
+    orders = build_world()
+    quiet = make_order(orders, OrderState.SUBMITTED, placed_by="buyer")
+    moving = make_order(orders, OrderState.SUBMITTED, placed_by="buyer")
+    long_ago = timezone.now() - datetime.timedelta(days=2)
+    Order.objects.filter(pk=quiet.pk).update(updated_at=long_ago)
+    Order.objects.filter(pk=moving.pk).update(updated_at=long_ago + datetime.timedelta(hours=1))
+    client = client_for(orders, "buyer")
+    synced = client.get("/api/v1/orders/").json()["results"]
+    since = max(row["updated_at"] for row in synced)
+    again = client.get("/api/v1/orders/", {"updated_since": since}).json()["results"]
+
+    order_transition(order=moving, action="cancel", actor_buyer=orders.buyer("buyer"))
+    changed = client.get("/api/v1/orders/", {"updated_since": since}).json()["results"]
+
+    assert {row["number"] for row in synced} == {quiet.number, moving.number}
+    assert [row["number"] for row in again] == [moving.number]  # the boundary comes again
+    assert [(row["number"], row["state"]) for row in changed] == [(moving.number, "cancelled")]
