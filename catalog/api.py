@@ -7,6 +7,7 @@ the catalogue pages do; a product the caller may not see does not exist for them
 from dataclasses import dataclass
 
 import django_filters
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
@@ -14,7 +15,8 @@ from rest_framework import generics, serializers
 from catalog.models import Category, DeviceClass, Product
 from catalog.selectors import in_category, search_products, visible_products, with_availability
 from pricing.engine import ResolvedPrice, prices_for
-from storefront.api.filters import ManyChoiceFilter, TextInFilter
+from pricing.models import PriceListItem
+from storefront.api.filters import DateTimeFilter, ManyChoiceFilter, TextInFilter
 from storefront.api.pagination import ApiCursorPagination
 from storefront.api.permissions import CATALOGUE_READ
 from storefront.api.serializers import Money
@@ -108,6 +110,11 @@ class ProductSerializer(serializers.Serializer):
     in_stock = serializers.BooleanField(source="product.in_stock")
     price = PriceSerializer(allow_null=True, help_text="null: price on request.")
     availability = AvailabilitySerializer(allow_null=True)
+    updated_at = serializers.DateTimeField(
+        source="product.updated_at",
+        help_text="When the product's record last changed (`updated_since` also finds products "
+        "whose price rows changed).",
+    )
 
 
 class ProductFilter(django_filters.FilterSet):
@@ -123,6 +130,11 @@ class ProductFilter(django_filters.FilterSet):
     )
     sterile = django_filters.BooleanFilter()
     in_stock = django_filters.BooleanFilter()
+    updated_since = DateTimeFilter(
+        method="changed_since",
+        help_text="Products whose record or any of whose price rows changed at or after this "
+        "time. A product that left your catalogue is not listed: compare a full sync for that.",
+    )
     search = django_filters.CharFilter(
         method="matching", max_length=200,
         help_text="Words, a SKU or a GTIN (full-text search on PostgreSQL).",
@@ -130,7 +142,12 @@ class ProductFilter(django_filters.FilterSet):
 
     class Meta:
         model = Product
-        fields = ["category", "manufacturer", "device_class", "sterile", "in_stock", "search"]
+        fields = ["category", "manufacturer", "device_class", "sterile", "in_stock", "search",
+                  "updated_since"]
+
+    def changed_since(self, queryset, name, value):
+        prices = PriceListItem.objects.filter(product=OuterRef("pk"), updated_at__gte=value)
+        return queryset.filter(Q(updated_at__gte=value) | Exists(prices))
 
     def in_category(self, queryset, name, value):
         path = Category.objects.filter(slug=value).values_list("path", flat=True).first()

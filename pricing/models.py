@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Now
 from simple_history.models import HistoricalRecords
 
 from segments.models import refuse_computed
@@ -144,6 +145,7 @@ class PriceListItem(models.Model):
     min_order_qty = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
     max_order_qty = models.PositiveIntegerField(null=True, blank=True)
     order_multiple = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now(), db_index=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -217,6 +219,7 @@ class Contract(models.Model):
         help_text="Distributors that fulfil this contract's orders and invoice at its prices "
         "(chargeback). Only these see the contract price on an order routed to them.",
     )
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
     history = HistoricalRecords(m2m_fields=[authorised_fulfillers])
 
     class Meta:

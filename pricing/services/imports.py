@@ -245,7 +245,8 @@ def _write_postgresql(spool) -> int:
             "FROM pricing_import_rows ORDER BY price_list_id, product_id, min_quantity, n DESC "
             "ON CONFLICT (price_list_id, product_id, min_quantity) DO UPDATE SET "
             "unit_price = EXCLUDED.unit_price, min_order_qty = EXCLUDED.min_order_qty, "
-            "max_order_qty = EXCLUDED.max_order_qty, order_multiple = EXCLUDED.order_multiple"
+            "max_order_qty = EXCLUDED.max_order_qty, order_multiple = EXCLUDED.order_multiple, "
+            "updated_at = now()"
         )
         cursor.execute("DROP TABLE pricing_import_rows")
     return written
@@ -253,7 +254,7 @@ def _write_postgresql(spool) -> int:
 
 def _write_batches(spool) -> int:
     written, batch = 0, []
-    fields = ["unit_price", "min_order_qty", "max_order_qty", "order_multiple"]
+    fields = ["unit_price", "min_order_qty", "max_order_qty", "order_multiple", "updated_at"]
 
     def flush():
         PriceListItem.objects.bulk_create(
