@@ -110,6 +110,11 @@ class UnitOfMeasure(models.TextChoices):
     PAIR = "pair", "Pair"
 
 
+class ProductKind(models.TextChoices):
+    DEVICE = "device", "Device"
+    SERVICE = "service", "Service (support plan, training…)"
+
+
 class Product(models.Model):
     sku = models.CharField("SKU", max_length=32, unique=True)
     name = models.CharField(max_length=200)
@@ -119,6 +124,7 @@ class Product(models.Model):
         blank=True, help_text="Plain-language description shown to retail customers."
     )
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    kind = models.CharField(max_length=8, choices=ProductKind.choices, default=ProductKind.DEVICE)
     manufacturer = models.ForeignKey(
         Manufacturer, on_delete=models.PROTECT, related_name="products"
     )

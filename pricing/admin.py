@@ -34,7 +34,13 @@ from .models import (
     QuoteStatus,
 )
 from .resources import PriceListItemResource
-from .selectors import managed_organisation_ids, price_lists_editable_by
+from .selectors import (
+    QUOTE_QUEUE_ORDER,
+    SERVICE_RANK_LABELS,
+    managed_organisation_ids,
+    price_lists_editable_by,
+    quote_queue,
+)
 from .tasks import price_import_run
 
 INLINE_ITEM_LIMIT = 300
@@ -342,7 +348,7 @@ class PriceListItemAdmin(ImportExportMixin, SimpleHistoryAdmin):
 @admin.register(Contract)
 class ContractAdmin(OrganisationPricingAdmin):
     list_display = ["reference", "lot", "organisation", "status", "valid_from", "valid_to",
-                    "price_list"]
+                    "price_list", "service_tier"]
     list_filter = ["status", ("organisation", ScopedRelatedFieldListFilter)]
     search_fields = ["reference", "organisation__name"]
     autocomplete_fields = []
@@ -368,7 +374,21 @@ class QuoteLineInline(admin.TabularInline):
 
 @admin.register(Quote)
 class QuoteAdmin(OrganisationPricingAdmin):
-    list_display = ["number", "revision", "organisation", "status", "requested_at", "expires_on"]
+    """The staff queue: requests waiting for an answer first, concierge accounts' first among
+    them (`quote_queue`), then the oldest."""
+
+    list_display = ["number", "revision", "organisation", "service", "status", "requested_at",
+                    "expires_on"]
+
+    def get_queryset(self, request):
+        return quote_queue(super().get_queryset(request))
+
+    def get_ordering(self, request):
+        return QUOTE_QUEUE_ORDER
+
+    @admin.display(description="service", ordering="service_rank")
+    def service(self, obj):
+        return SERVICE_RANK_LABELS.get(obj.service_rank, "")
     list_filter = ["status"]
     search_fields = ["number", "organisation__name"]
     inlines = [QuoteLineInline]

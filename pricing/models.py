@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+from accounts.models import ServiceTier
 from segments.models import refuse_computed
 
 
@@ -211,6 +212,11 @@ class Contract(models.Model):
         limit_choices_to={"kind": PriceListKind.CONTRACT},
     )
     note = models.TextField(blank=True)
+    service_tier = models.CharField(
+        max_length=12, choices=ServiceTier.choices, blank=True,
+        help_text="The service level this contract promises; empty = from the value tier. "
+        "Where two contracts apply, the better tier wins.",
+    )
     authorised_fulfillers = models.ManyToManyField(
         "accounts.Organisation", blank=True, related_name="authorised_contracts",
         limit_choices_to={"kind": "distributor"},
