@@ -35,11 +35,11 @@ from .models import (
 )
 from .resources import PriceListItemResource
 from .selectors import (
-    QUOTE_QUEUE_ORDER,
     SERVICE_RANK_LABELS,
     managed_organisation_ids,
     price_lists_editable_by,
     quote_queue,
+    quote_queue_ordering,
 )
 from .tasks import price_import_run
 
@@ -384,7 +384,7 @@ class QuoteAdmin(OrganisationPricingAdmin):
         return quote_queue(super().get_queryset(request))
 
     def get_ordering(self, request):
-        return QUOTE_QUEUE_ORDER
+        return quote_queue_ordering()
 
     @admin.display(description="service", ordering="service_rank")
     def service(self, obj):
