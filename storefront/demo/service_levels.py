@@ -6,23 +6,27 @@ manager of their own."""
 
 from decimal import Decimal
 
-from accounts.models import User
+from accounts.models import Organisation, User
 from catalog import services as catalog_services
 from catalog.models import Catalog, Category, Manufacturer, Product, ProductKind
+from catalog.selectors import visible_products
 from ordering.models import Stock
 from pricing import services as pricing_services
-from pricing.models import Contract, PriceList, PriceListItem
+from pricing.models import Contract, Quote
 from segments.coverage import account_coverage_sync, rep_assignment_save
 from segments.models import RepAssignment, Segment
+from segments.resolver import resolve
 from territories.lookup import region_for_area
 from territories.models import Territory
 from territories.postcodes import parse_postcode
 
 from .catalog import demo_gtin
+from .organisations import ORGANISATIONS
 
 SUPPORT_PLAN_SKU = "SV-1001"
 SUPPORT_PLAN = "Priority support plan, 12 months"
-SUPPORT_PRICES = {"list-gbp": Decimal("69.00"), "retail-gbp": Decimal("82.50")}  # net
+# Net; the retail price list holds it at the demo's retail mark-up (£93.15, £111.78 with VAT).
+SUPPORT_PLAN_LIST_PRICE = Decimal("69.00")
 CONCIERGE_CONTRACT = ("NHS-2025-118", "3")
 DIRECT_LINES = {
     "manager@demo.test": "020 7946 0321",
@@ -66,16 +70,6 @@ def load_support_plan() -> Product:
     return product
 
 
-def _support_prices(product: Product) -> None:
-    for code, amount in SUPPORT_PRICES.items():
-        price_list = PriceList.objects.get(code=code)
-        item = PriceListItem.objects.filter(price_list=price_list, product=product,
-                                            min_quantity=1).first()
-        item = item or PriceListItem(price_list=price_list, product=product, min_quantity=1)
-        item.unit_price = amount
-        pricing_services.price_list_item_save(item=item)
-
-
 def _group_reps() -> None:
     for email, segment_code, territory_code in GROUP_REPS:
         user = User.objects.get(email=email)
@@ -88,17 +82,42 @@ def _group_reps() -> None:
         rep_assignment_save(assignment=assignment)
 
 
+# Quote requests waiting in the staff queue: a concierge, a standard and a self-service account.
+OPEN_REQUESTS = (
+    ("multi@demo.test", "riverside", "Demo request: theatre consumables for the new day unit."),
+    ("clinic.buyer@demo.test", "harbour", "Demo request: a year of treatment couch covers."),
+    ("exe.buyer@demo.test", "exe-valley", "Demo request: dressings for a diabetic foot clinic."),
+)
+
+
+def _open_requests() -> None:
+    for email, key, note in OPEN_REQUESTS:
+        user = User.objects.get(email=email)
+        organisation = Organisation.objects.get(name=_organisation_name(key))
+        if Quote.objects.filter(organisation=organisation, note=note).exists():
+            continue
+        buyer = resolve(user, organisation=organisation)
+        products = list(visible_products(buyer).filter(kind=ProductKind.DEVICE)
+                        .order_by("sku")[:2])
+        pricing_services.quote_request(buyer=buyer, note=note,
+                                       lines=[(p, 50, None) for p in products])
+
+
+def _organisation_name(key: str) -> str:
+    return next(spec.name for spec in ORGANISATIONS if spec.key == key)
+
+
 def load_service_levels() -> None:
-    """The concierge contract, the support plan's prices, direct lines and the group reps."""
+    """The concierge contract, direct lines, the group reps and open quote requests."""
     reference, lot = CONCIERGE_CONTRACT
     contract = Contract.objects.get(reference=reference, lot=lot)
     if contract.service_tier != "concierge":
         contract.service_tier = "concierge"
         pricing_services.contract_save(contract=contract)
-    _support_prices(Product.objects.get(sku=SUPPORT_PLAN_SKU))
     for user in User.objects.filter(email__in=DIRECT_LINES):
         if user.direct_phone != DIRECT_LINES[user.email]:
             user.direct_phone = DIRECT_LINES[user.email]
             user.save(update_fields=["direct_phone"])
     _group_reps()
     account_coverage_sync()
+    _open_requests()
