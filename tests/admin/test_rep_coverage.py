@@ -111,3 +111,17 @@ def test_organisation_beats_segment_beats_territory(client, groups):
     organisation_save(organisation=cedar)
     assert "Cedar Trust" in _admin_names(client, by_segment)
     assert _admin_names(client, own) == []
+
+
+def test_a_segment_recompute_brings_the_coverage_in_step(client, groups):
+    from segments.services import recompute_segments
+
+    rep = account_manager("dental.rep@demo.test")
+    assign_rep(rep, segment=groups["dental"])
+    SegmentMembershipFactory(segment=groups["dental"], organisation=groups["d"])
+    assert "Dale Trust" not in _admin_names(client, rep)
+
+    run = recompute_segments(full=False)
+
+    assert run.counts["coverage_changed"] == 1
+    assert _admin_names(client, rep) == ["Alder Dental", "Birch Dental", "Dale Trust"]
