@@ -105,3 +105,11 @@ def test_quote_statuses_in_the_book_are_the_open_ones(client, book_world):
     response, _ = _book(client, book_world["rep"])
 
     assert "QB-DONE" not in {q.number for q in response.context["book"].quotes}
+
+
+def test_every_admin_page_links_a_staff_member_to_their_book(client, book_world):
+    client.force_login(book_world["rep"])
+
+    page = client.get(reverse("rep_book")).content.decode()
+
+    assert f'href="{reverse("rep_book")}"' in page and "My book" in page
