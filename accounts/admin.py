@@ -114,6 +114,8 @@ class OrganisationAdmin(OrganisationScopedAdmin):
             {
                 "fields": (
                     "customer_tier",
+                    "service_tier",
+                    "contract_service_text",
                     "account_manager",
                     "credit_limit",
                     "payment_terms_days",
@@ -126,10 +128,17 @@ class OrganisationAdmin(OrganisationScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if request.user.is_superuser:
-            return ()
+            return ("contract_service_text",)
         # The hierarchy decides inherited contracts and the manager decides who sees the row:
         # only superusers move an organisation or hand it to another manager.
-        return ("parent", "account_manager")
+        return ("parent", "account_manager", "contract_service_text")
+
+    @admin.display(description="service tier on contract")
+    def contract_service_text(self, obj):
+        if obj is None or not obj.contract_service_tier:
+            return "none: no contract that applies today sets one"
+        tier = obj.get_contract_service_tier_display()
+        return f"{tier} (contract {obj.contract_service_reference})"
 
     def get_list_filter(self, request):
         if request.user.is_superuser:
@@ -270,7 +279,7 @@ class UserAdmin(DjangoUserAdmin):
     actions = ("explain_buyer",)
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Personal details", {"fields": ("full_name", "postcode")}),
+        ("Personal details", {"fields": ("full_name", "postcode", "direct_phone")}),
         (
             "Professional registration",
             {

@@ -86,6 +86,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         max_length=12, choices=VerificationStatus.choices, default=VerificationStatus.UNVERIFIED
     )
     registration_verified_at = models.DateTimeField(null=True, blank=True)
+    direct_phone = models.CharField(
+        max_length=30, blank=True,
+        help_text="Staff: the direct line shown to the accounts they look after.",
+    )
 
     objects = UserAccounts()
 
@@ -151,6 +155,18 @@ class CustomerTier(models.TextChoices):
     C = "C", "Tier C"
 
 
+class ServiceTier(models.TextChoices):
+    """The service an account gets: the best first. The value tier of the segmentation analysis
+    proposes one; a contract or staff may set it (see segments.selectors.service_level_for)."""
+
+    CONCIERGE = "concierge", "Concierge"
+    STANDARD = "standard", "Standard"
+    SELF_SERVICE = "self_service", "Self-service"
+
+
+SERVICE_TIER_RANK = {ServiceTier.CONCIERGE: 0, ServiceTier.STANDARD: 1, ServiceTier.SELF_SERVICE: 2}
+
+
 class Organisation(models.Model):
     """A buying organisation: a trust, clinic, distributor, practice… Parents form hierarchies."""
 
@@ -176,6 +192,16 @@ class Organisation(models.Model):
         related_name="managed_organisations",
         limit_choices_to={"is_staff": True},
     )
+    service_tier = models.CharField(
+        max_length=12, choices=ServiceTier.choices, blank=True,
+        help_text="Set by staff; empty = from the value tier. A tier set on an active contract "
+        "wins over this one.",
+    )
+    contract_service_tier = models.CharField(
+        max_length=12, choices=ServiceTier.choices, blank=True, editable=False,
+        help_text="The best tier set on the contracts that apply today (kept by pricing).",
+    )
+    contract_service_reference = models.CharField(max_length=60, blank=True, editable=False)
     credit_limit = models.DecimalField(
         max_digits=12,
         decimal_places=2,

@@ -1,7 +1,9 @@
 """Writes to accounts: one transaction each, validated before saving, object permissions in step."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.module_loading import import_string
 from guardian.shortcuts import assign_perm, remove_perm
 
 from .models import Budget, CostCentre, Membership, Organisation, Site, User
@@ -38,7 +40,15 @@ def organisation_save(*, organisation: Organisation) -> Organisation:
     organisation.full_clean()
     organisation.save()
     _sync_account_manager_permissions(organisation, previous)
+    _follow_up_organisation_saved([organisation.pk])
     return organisation
+
+
+def _follow_up_organisation_saved(organisation_ids) -> None:
+    """Run the follow-ups higher apps register for a saved organisation (the account coverage
+    of customer groups: ORGANISATION_SAVED_FOLLOW_UPS), inside the same transaction."""
+    for path in getattr(settings, "ORGANISATION_SAVED_FOLLOW_UPS", ()):
+        import_string(path)(organisation_ids=organisation_ids)
 
 
 def _refuse_last_admin_leaving(membership: Membership, *, removing: bool) -> None:

@@ -110,6 +110,11 @@ class UnitOfMeasure(models.TextChoices):
     PAIR = "pair", "Pair"
 
 
+class ProductKind(models.TextChoices):
+    DEVICE = "device", "Device"
+    SERVICE = "service", "Service (support plan, training…)"
+
+
 class Product(models.Model):
     sku = models.CharField("SKU", max_length=32, unique=True)
     name = models.CharField(max_length=200)
@@ -119,11 +124,15 @@ class Product(models.Model):
         blank=True, help_text="Plain-language description shown to retail customers."
     )
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    kind = models.CharField(max_length=8, choices=ProductKind.choices, default=ProductKind.DEVICE)
     manufacturer = models.ForeignKey(
         Manufacturer, on_delete=models.PROTECT, related_name="products"
     )
     gtin = models.CharField("GTIN / UDI-DI", max_length=14, unique=True, validators=[validate_gtin])
-    device_class = models.CharField(max_length=5, choices=DeviceClass.choices)
+    device_class = models.CharField(
+        max_length=5, choices=DeviceClass.choices, blank=True,
+        help_text="Every device has one; a service (a support plan) has none.",
+    )
     gmdn_code = models.CharField("GMDN code", max_length=10, blank=True)
     gmdn_term = models.CharField("GMDN term", max_length=200, blank=True)
     sterile = models.BooleanField(default=False)
@@ -183,6 +192,8 @@ class Product(models.Model):
             raise ValidationError(
                 {"vat_relief_item": "A relief-eligible product needs its legal item."}
             )
+        if self.kind == ProductKind.DEVICE and not self.device_class:
+            raise ValidationError({"device_class": "A device needs its device class."})
 
     @property
     def is_sellable(self) -> bool:

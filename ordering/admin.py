@@ -164,9 +164,9 @@ class OrderAdmin(UnversionedScopedAdmin):
         ("Money", {"fields": ("currency", "total_net", "total_vat", "total_gross",
                               "payment_method", "payment_reference", "contract")}),
         ("Delivery", {"fields": ("site", "delivery_name", "delivery_address", "delivery_postcode",
-                                 "requested_delivery_date", "expected_delivery_date",
-                                 "decline_reason")}),
-        ("Budget", {"fields": ("cost_centre", "budget", "customer_tier")}),
+                                 "delivery_option", "requested_delivery_date",
+                                 "expected_delivery_date", "decline_reason")}),
+        ("Budget", {"fields": ("cost_centre", "budget", "customer_tier", "service_tier")}),
     )
 
     # Staff who see an order only through the distributor it is routed to (not through the buyer)

@@ -4,7 +4,8 @@ functions over plain facts, so each policy can be checked against a hand-compute
 - requested date: the earliest requested delivery date first (then the oldest order);
 - fair share: pro rata to the units backordered, rounded down to whole packs, the packs left
   over going to the largest unmet fractions;
-- tier priority: customer tier A before B before C (then the oldest order);
+- tier priority: concierge accounts first and self-service accounts last (the service tier),
+  then customer tier A before B before C, then the oldest order;
 - credit standing: accounts within their credit limit first, accounts over it last.
 """
 
@@ -16,6 +17,8 @@ from .models import AllocationPolicy
 
 FAR_FUTURE = datetime.date.max
 TIER_ORDER = {"A": 0, "B": 1, "C": 2}
+SERVICE_ORDER = {"concierge": 0, "standard": 1, "self_service": 2}
+SERVICE_WORDS = {"concierge": "concierge", "standard": "standard", "self_service": "self-service"}
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class Backorder:
     requested_date: datetime.date | None = None
     tier: str = ""
     over_credit_limit: bool = False
+    service_tier: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,11 +66,15 @@ def _by_requested_date(free, backorders):
 
 def _by_tier(free, backorders):
     ordered = sorted(
-        backorders, key=lambda b: (TIER_ORDER.get(b.tier, 3), b.placed_at, b.line_id)
+        backorders,
+        key=lambda b: (SERVICE_ORDER.get(b.service_tier, 1), TIER_ORDER.get(b.tier, 3),
+                       b.placed_at, b.line_id),
     )
 
     def reason(b, position, count):
-        return f"Tier priority: tier {b.tier or 'none'} customer, {position} of {count} in line"
+        service = SERVICE_WORDS.get(b.service_tier, "standard")
+        return (f"Tier priority: {service} service, tier {b.tier or 'none'} customer, "
+                f"{position} of {count} in line")
 
     return _greedy(free, ordered, reason)
 

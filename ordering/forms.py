@@ -4,6 +4,8 @@ import datetime
 
 from django import forms
 
+from .models import DeliveryOption
+
 
 class AddToCartForm(forms.Form):
     product = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
@@ -70,6 +72,9 @@ class PaymentForm(forms.Form):
 
 
 class InstitutionalForm(forms.Form):
+    """An organisation's checkout details. Only the delivery options the buyer's service level
+    offers are valid choices: another one posted is an error at its field."""
+
     po_number = forms.CharField(label="PO number", max_length=40, required=False)
     cost_centre = forms.TypedChoiceField(label="Cost centre", coerce=int, required=False,
                                          empty_value=None)
@@ -79,10 +84,18 @@ class InstitutionalForm(forms.Form):
     )
     contract = forms.TypedChoiceField(label="Contract", coerce=int, required=False,
                                       empty_value=None)
+    delivery_option = forms.ChoiceField(label="Delivery", required=False)
     token = forms.CharField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, cost_centres=(), contracts=(), **kwargs):
+    def __init__(self, *args, cost_centres=(), contracts=(), delivery_options=(), **kwargs):
         super().__init__(*args, **kwargs)
+        labels = dict(DeliveryOption.choices)
+        self.fields["delivery_option"].choices = [
+            (code, labels[code]) for code in delivery_options or [DeliveryOption.STANDARD]
+        ]
+        if len(self.fields["delivery_option"].choices) == 1:
+            self.fields["delivery_option"].widget = forms.HiddenInput()
+        self.fields["delivery_option"].initial = DeliveryOption.STANDARD
         self.fields["cost_centre"].choices = [("", "Choose…")] + [
             (c.pk, f"{c.code} {c.name}") for c in cost_centres
         ]

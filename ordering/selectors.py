@@ -25,10 +25,12 @@ from django.http import Http404
 
 from accounts.permissions import Perm
 from accounts.selectors import managed_organisation_ids
-from catalog.models import Recall
-from catalog.selectors import offered_but_off_sale
+from catalog.models import ProductKind, Recall
+from catalog.selectors import offered_but_off_sale, visible_products
+from pricing.engine import prices_for
 from pricing.models import Contract
 from segments.resolver import BuyerContext
+from segments.service_levels import service_level_for
 
 from .models import (
     ApprovalStep,
@@ -499,3 +501,16 @@ def promotion_orders(code: str) -> QuerySet[Order]:
         .select_related("placed_by", "organisation").order_by("-placed_at", "-id")
     )
 
+def support_offers_for(*, buyer: BuyerContext, in_cart=()) -> list[tuple]:
+    """Paid support plans (catalogue items of kind service) offered in cart and checkout to a
+    self-service account: those it may see and has a price for, not already in its cart, as
+    (product, resolved price). Nothing for any other tier. Two queries when offered."""
+    level = service_level_for(buyer=buyer)
+    if level is None or not level.is_self_service:
+        return []
+    products = list(
+        visible_products(buyer).filter(kind=ProductKind.SERVICE).exclude(pk__in=list(in_cart))
+        .order_by("name", "pk")[:3]
+    )
+    prices = prices_for(buyer, products, 1) if products else {}
+    return [(product, prices[product.pk]) for product in products if product.pk in prices]

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from accounts.selectors import organisation_cost_centres
 from pricing.selectors import contracts_of
 from segments.resolver import Workflow
+from segments.service_levels import service_level_for
 
 from .errors import OrderError
 from .forms import (
@@ -32,7 +33,7 @@ from .forms import (
     RoutedAnswerForm,
     SaveCartAsListForm,
 )
-from .models import OrderState
+from .models import DeliveryOption, OrderState
 from .rules import allowed_actions
 from .selectors import (
     approval_queue,
@@ -45,6 +46,7 @@ from .selectors import (
     routed_export_lines,
     routed_order_for,
     routed_orders_for,
+    support_offers_for,
 )
 from .services.approvals import order_approve, order_cancel, order_escalate, order_reject
 from .services.carts import (
@@ -63,6 +65,7 @@ from .services.checkout import (
     checkout_retail,
     checkout_review,
     delivered_buyer,
+    delivery_options_for,
 )
 from .services.lists import (
     order_reorder,
@@ -149,7 +152,12 @@ def cart_detail(request):
     return render(request, "ordering/cart.html", {
         "review": review, "workflow": workflow_for(request.buyer),
         "quick_form": QuickOrderForm(), "save_form": save_form, "cart_buyer": cart_buyer,
+        "support_offers": support_offers_for(buyer=request.buyer, in_cart=_in_cart(review)),
     })
+
+
+def _in_cart(review) -> set[int]:
+    return {line.checked.product_id for line in review.lines}
 
 
 @require_POST
@@ -319,6 +327,7 @@ def retail_payment(request):
     return render(request, "ordering/retail_payment.html", {
         "form": form, "review": review, "address": address, "declaration": declaration,
         "workflow": workflow_for(request.buyer),
+        "support_offers": support_offers_for(buyer=request.buyer, in_cart=_in_cart(review)),
     })
 
 
@@ -338,8 +347,10 @@ def _organisation_checkout(request, place, template_name):
     buyer = request.buyer
     cost_centres = [c for c in organisation_cost_centres(buyer=buyer) if c.is_active]
     contracts = list(contracts_of(buyer=buyer))
+    service = service_level_for(buyer=buyer)
     form = InstitutionalForm(request.POST or None, cost_centres=cost_centres,
-                             contracts=contracts if len(contracts) > 1 else ())
+                             contracts=contracts if len(contracts) > 1 else (),
+                             delivery_options=delivery_options_for(service))
     line_sites, contract_id = {}, None
     if request.method == "POST":
         initial_review = checkout_review(buyer=buyer)
@@ -357,6 +368,7 @@ def _organisation_checkout(request, place, template_name):
             cost_centre_id=form.cleaned_data["cost_centre"],
             requested_delivery_date=form.cleaned_data["requested_delivery_date"],
             contract_id=contract_id, line_sites=line_sites,
+            delivery_option=form.cleaned_data["delivery_option"] or DeliveryOption.STANDARD,
         )
         try:
             orders = place(buyer=buyer, details=details,
@@ -373,6 +385,8 @@ def _organisation_checkout(request, place, template_name):
     workflow = workflow_for(buyer, total=total, category_paths=category_paths)
     return render(request, template_name, {
         "form": form, "review": review, "workflow": workflow, "token": review.price_token,
+        "service": service,
+        "support_offers": support_offers_for(buyer=buyer, in_cart=_in_cart(review)),
         "line_sites": {line.cart_line_id: line.site_id for line in review.lines},
     })
 

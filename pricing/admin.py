@@ -1,7 +1,6 @@
 """Django admin for pricing. Superusers manage everything; an account manager (staff, not
 superuser) sees and edits only the contracts, quotes and price lists of the organisations assigned
 to them (guardian `accounts.change_organisation`). Writes go through pricing.services."""
-from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.contrib import admin, messages
@@ -29,12 +28,12 @@ from .models import (
     PriceList,
     PriceListItem,
     PriceListKind,
-    Quote,
-    QuoteLine,
-    QuoteStatus,
 )
 from .resources import PriceListItemResource
-from .selectors import managed_organisation_ids, price_lists_editable_by
+from .selectors import (
+    managed_organisation_ids,
+    price_lists_editable_by,
+)
 from .tasks import price_import_run
 
 INLINE_ITEM_LIMIT = 300
@@ -342,7 +341,7 @@ class PriceListItemAdmin(ImportExportMixin, SimpleHistoryAdmin):
 @admin.register(Contract)
 class ContractAdmin(OrganisationPricingAdmin):
     list_display = ["reference", "lot", "organisation", "status", "valid_from", "valid_to",
-                    "price_list"]
+                    "price_list", "service_tier"]
     list_filter = ["status", ("organisation", ScopedRelatedFieldListFilter)]
     search_fields = ["reference", "organisation__name"]
     autocomplete_fields = []
@@ -353,102 +352,6 @@ class ContractAdmin(OrganisationPricingAdmin):
             raise PermissionDenied
         obj._history_user = request.user
         services.contract_save(contract=obj)
-
-
-class QuoteLineInline(admin.TabularInline):
-    model = QuoteLine
-    extra = 0
-    fields = ["product", "quantity", "target_price", "unit_price"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Quote)
-class QuoteAdmin(OrganisationPricingAdmin):
-    list_display = ["number", "revision", "organisation", "status", "requested_at", "expires_on"]
-    list_filter = ["status"]
-    search_fields = ["number", "organisation__name"]
-    inlines = [QuoteLineInline]
-    readonly_fields = ["organisation", "number", "revision", "status", "currency", "requested_by",
-                       "answered_by", "note", "response_note", "expires_on", "requested_at",
-                       "answered_at", "accepted_at", "actions_links"]
-    fields = readonly_fields
-    change_form_template = "admin/pricing/quote/change_form.html"
-
-    def has_add_permission(self, request):
-        return False
-
-    @admin.display(description="actions")
-    def actions_links(self, obj):
-        if obj.status == QuoteStatus.REQUESTED:
-            return format_html('<a href="{}">Answer with prices</a>',
-                               reverse("admin:pricing_quote_answer", args=[obj.pk]))
-        return "—"
-
-    def get_urls(self):
-        return [
-            path("<int:pk>/answer/", self.admin_site.admin_view(self.answer_view),
-                 name="pricing_quote_answer"),
-            path("<int:pk>/revise/", self.admin_site.admin_view(self.revise_view),
-                 name="pricing_quote_revise"),
-            *super().get_urls(),
-        ]
-
-    def answer_view(self, request, pk):
-        quote = get_object_or_404(self.get_queryset(request), pk=pk)
-        lines = list(quote.lines.select_related("product"))
-        form = QuoteAnswerForm(request.POST or None, lines=lines)
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.quote_answer(
-                    quote=quote, actor=request.user, prices=form.prices(),
-                    expires_on=form.cleaned_data["expires_on"],
-                    response_note=form.cleaned_data["response_note"],
-                )
-            except services.QuoteError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, f"Quote {quote} answered.")
-                return HttpResponseRedirect(reverse("admin:pricing_quote_change", args=[pk]))
-        return TemplateResponse(request, "admin/pricing/quote/answer.html", {
-            **self.admin_site.each_context(request), "form": form, "quote": quote,
-            "opts": self.model._meta, "title": f"Answer quote {quote}",
-        })
-
-    def revise_view(self, request, pk):
-        quote = get_object_or_404(self.get_queryset(request), pk=pk)
-        if request.method != "POST":
-            return HttpResponseRedirect(reverse("admin:pricing_quote_change", args=[pk]))
-        try:
-            revision = services.quote_revise(quote=quote, actor=request.user)
-        except services.QuoteError as exc:
-            messages.error(request, exc.message)
-            return HttpResponseRedirect(reverse("admin:pricing_quote_change", args=[pk]))
-        messages.success(request, f"Revision {revision.revision} opened; {quote} is kept.")
-        return HttpResponseRedirect(reverse("admin:pricing_quote_change", args=[revision.pk]))
-
-
-class QuoteAnswerForm(forms.Form):
-    expires_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    response_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
-
-    def __init__(self, *args, lines, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.lines = lines
-        for line in lines:
-            self.fields[f"price_{line.product_id}"] = forms.DecimalField(
-                label=f"{line.product} × {line.quantity}", min_value=Decimal("0.0001"),
-                max_digits=12, decimal_places=4, initial=line.target_price,
-            )
-
-    def prices(self) -> dict[int, Decimal]:
-        try:
-            return {ln.product_id: self.cleaned_data[f"price_{ln.product_id}"] for ln in self.lines}
-        except (KeyError, InvalidOperation) as exc:
-            raise forms.ValidationError("Give a price for every line.") from exc
 
 
 @admin.register(PriceImport)
@@ -496,3 +399,6 @@ class PriceImportAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+
+from . import admin_quotes  # noqa: E402, F401

@@ -10,6 +10,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Now
 from simple_history.models import HistoricalRecords
 
+from accounts.models import ServiceTier
 from segments.models import refuse_computed
 
 
@@ -213,6 +214,11 @@ class Contract(models.Model):
         limit_choices_to={"kind": PriceListKind.CONTRACT},
     )
     note = models.TextField(blank=True)
+    service_tier = models.CharField(
+        max_length=12, choices=ServiceTier.choices, blank=True,
+        help_text="The service level this contract promises; empty = from the value tier. "
+        "Where two contracts apply, the better tier wins.",
+    )
     authorised_fulfillers = models.ManyToManyField(
         "accounts.Organisation", blank=True, related_name="authorised_contracts",
         limit_choices_to={"kind": "distributor"},

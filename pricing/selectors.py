@@ -3,11 +3,13 @@ staff member may edit."""
 
 import datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from accounts.models import SERVICE_TIER_RANK, ServiceTier
 from accounts.selectors import managed_organisation_ids
 from segments.resolver import BuyerContext
+from segments.service_levels import by_service_rank, service_rank_expression
 
 from .models import Contract, ContractStatus, PriceList, Quote, QuoteStatus
 
@@ -70,3 +72,22 @@ def contracts_of(*, buyer: BuyerContext, today: datetime.date | None = None) -> 
         .select_related("organisation", "price_list")
         .order_by("reference", "lot", "pk")
     )
+
+
+SERVICE_RANK_LABELS = {rank: ServiceTier(code).label for code, rank in SERVICE_TIER_RANK.items()}
+
+
+def quote_queue_ordering() -> tuple:
+    """The order staff answer quotes in: requests still waiting first, and among them the
+    concierge accounts' first, then standard, then self-service; the oldest request first
+    within a tier. Expressions, so the admin's changelist can sort by them as they are."""
+    waiting = Case(When(status=QuoteStatus.REQUESTED, then=Value(0)), default=Value(1),
+                   output_field=IntegerField())
+    return (waiting.asc(), service_rank_expression("organisation__").asc(),
+            F("requested_at").asc(), F("pk").asc())
+
+
+def quote_queue(queryset: QuerySet[Quote]) -> QuerySet[Quote]:
+    """Quotes in queue order (`quote_queue_ordering`), each with `service_rank` (0 = concierge)
+    of its organisation."""
+    return by_service_rank(queryset, "organisation__").order_by(*quote_queue_ordering())

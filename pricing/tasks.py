@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from .models import PriceImport, PriceImportStatus, PriceList
-from .services import price_import
+from .services import contract_service_tiers_sync, price_import
 
 logger = logging.getLogger(__name__)
 
@@ -107,3 +107,9 @@ def price_hot_folder_scan() -> list[str]:
             logger.exception("Price file %s failed", path.name)
         done.append(path.name)
     return done
+
+
+@shared_task
+def contract_service_tiers_day_start() -> int:
+    """Each morning: contracts that started or ended overnight change the service tier."""
+    return contract_service_tiers_sync()

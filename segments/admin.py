@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from .coverage import account_coverage_sync
 from .models import (
     ComputedMembership,
     RunStatus,
@@ -108,6 +109,11 @@ class SegmentAdmin(SimpleHistoryAdmin):
     search_fields = ("code", "name", "description")
     inlines = (SegmentConditionInline, SegmentMembershipInline)
     readonly_fields = ("computed_members",)
+
+    def save_related(self, request, form, formsets, change):
+        """Members and conditions saved: the account manager a segment gives follows."""
+        super().save_related(request, form, formsets, change)
+        account_coverage_sync()
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(
@@ -234,6 +240,14 @@ class SegmentMembershipAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ("segment", "organisation", "user")
     readonly_fields = ("created_at",)
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        account_coverage_sync(organisation_ids=[obj.organisation_id] if obj.organisation_id else [])
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        account_coverage_sync(organisation_ids=[obj.organisation_id] if obj.organisation_id else [])
+
 
 def _context_facts(buyer) -> list[tuple[str, str]]:
     limit = "—" if buyer.approval_limit is None else f"£{buyer.approval_limit:,}"
@@ -251,8 +265,17 @@ def _context_facts(buyer) -> list[tuple[str, str]]:
         ("Territory", territory),
         ("Verified professional", "yes" if buyer.professional else "no"),
         ("Segments", ", ".join(sorted(buyer.segments)) or "none"),
+        ("Service level", buyer.service_reason or "—"),
+        ("Account manager", _manager_text(buyer.account_manager)),
         ("Cache key", buyer.cache_key),
     ]
+
+
+def _manager_text(contact) -> str:
+    if contact is None:
+        return "none"
+    phone = f", {contact.phone}" if contact.phone else ""
+    return f"{contact.name} <{contact.email}>{phone} ({contact.why})"
 
 
 def _explain_context(buyer, *, sites) -> dict:
@@ -409,4 +432,4 @@ def _table(headings, rows) -> str:
 
 
 # The analysis pages register themselves with the admin site.
-from . import admin_clusters, admin_propensity  # noqa: E402, F401
+from . import admin_clusters, admin_propensity, admin_reps  # noqa: E402, F401

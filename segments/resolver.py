@@ -29,6 +29,13 @@ from .models import (
     SegmentMembership,
 )
 from .rules import guest_matches, segment_q
+from .service_levels import (
+    AccountManagerContact,
+    account_manager_from_row,
+    service_level_from_row,
+    service_levels_of_consumers,
+    with_service_facts,
+)
 from .versioning import versions_for
 
 
@@ -69,6 +76,10 @@ class BuyerContext:
     professional: bool = False
     organisations: tuple[tuple[int, str], ...] = ()
     sites: tuple[tuple[int, str, str], ...] = ()
+    service_tier: str = ""
+    service_source: str = ""
+    service_reason: str = ""
+    account_manager: AccountManagerContact | None = None
     cache_key: str = ""
 
     @property
@@ -179,9 +190,14 @@ def _guest_context() -> BuyerContext:
 
 
 def _active_memberships(user) -> list[Membership]:
+    """The user's active memberships with each organisation's service facts (its value tier, its
+    own and its customer group's account manager) read in the same query."""
     return list(
-        Membership.objects.filter(user=user, is_active=True, organisation__is_active=True)
-        .select_related("organisation__parent__parent__parent")
+        with_service_facts(
+            Membership.objects.filter(user=user, is_active=True, organisation__is_active=True)
+            .select_related("organisation__parent__parent__parent"),
+            "organisation__",
+        )
         .order_by("id")
     )
 
@@ -191,8 +207,12 @@ def _consumer_context(user) -> BuyerContext:
     professional = user.is_registered_professional
     codes = _matching_rule_segments(user._meta.model, user.pk, Audience.CONSUMERS)
     codes |= _assigned_segments(user_id=user.pk)
+    level = service_levels_of_consumers([user.pk])[user.pk]
     return _keyed(BuyerContext(
         user_id=user.pk,
+        service_tier=level.tier,
+        service_source=level.source,
+        service_reason=level.reason,
         permissions=CONSUMER_PERMISSIONS,
         postcode=user.postcode,
         postcode_area=user.postcode_area,
@@ -217,7 +237,12 @@ def _organisation_context(user, membership: Membership, memberships, site_id) ->
     path = (organisation.pk, *(a.pk for a in organisation.ancestors()))
     codes = _matching_rule_segments(Organisation, organisation.pk, Audience.ORGANISATIONS)
     codes |= _assigned_segments(organisation_id=organisation.pk)
+    level = service_level_from_row(membership, organisation)
     return _keyed(BuyerContext(
+        service_tier=level.tier,
+        service_source=level.source,
+        service_reason=level.reason,
+        account_manager=account_manager_from_row(organisation),
         user_id=getattr(user, "pk", None),
         organisation_id=organisation.pk,
         organisation_name=organisation.name,
@@ -299,10 +324,12 @@ def resolve_organisation(organisation) -> BuyerContext:
     pay at its first active site. Used to price a line for the distributor an order is routed to;
     it carries no roles and no permissions, so it can never act."""
     organisation_id = getattr(organisation, "pk", organisation)
-    organisation = Organisation.objects.select_related("parent__parent__parent").get(
-        pk=organisation_id
-    )
+    organisation = with_service_facts(
+        Organisation.objects.select_related("parent__parent__parent")
+    ).get(pk=organisation_id)
     membership = Membership(organisation=organisation, is_buyer=False)
+    membership.value_tier = organisation.value_tier
+    membership.revenue_12m = organisation.revenue_12m
     context = _organisation_context(None, membership, [], None)
     return dataclasses.replace(context, roles=frozenset(), permissions=frozenset(),
                                approval_limit=None)

@@ -22,6 +22,7 @@ from .analysis.facts import refresh_facts
 from .analysis.memberships import Touched, sync_computed_memberships
 from .analysis.propensity import train_and_score
 from .analysis.scores import score_buyers
+from .coverage import account_coverage_sync
 from .models import RunStatus, SegmentRun
 from .rules import time_relative_rule_segments_exist
 from .versioning import bump_buyers, bump_rules_version
@@ -194,10 +195,14 @@ def _run_phases(run: SegmentRun, progress) -> None:
             changed = tuple(a | b for a, b in zip(changed, _changed_buyers(result), strict=True))
         elif name == MEMBERSHIPS_PHASE:
             bumped = _changed_buyers(result)
+    # A new value tier changes the service level the context carries, so the buyers whose
+    # scores moved are renewed as well as those whose facts did.
+    renewed = tuple(a | b for a, b in zip(facts_changed, changed, strict=True))
     run.counts["contexts_renewed"] = bump_buyers(
-        organisation_ids=sorted(facts_changed[0] - bumped[0]),
-        user_ids=sorted(facts_changed[1] - bumped[1]),
+        organisation_ids=sorted(renewed[0] - bumped[0]),
+        user_ids=sorted(renewed[1] - bumped[1]),
     )
+    run.counts["coverage_changed"] = account_coverage_sync()
     if time_relative_rule_segments_exist():
         # "No order for N days" changes with the calendar, not only with the facts: every
         # context is computed again once per run.

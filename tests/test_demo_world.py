@@ -302,12 +302,15 @@ def test_the_account_manager_manages_riverside_harbour_and_pennine_only(world):
     assert not manager.has_perm("accounts.change_organisation", organisations["northgate"])
 
 
-def test_every_other_organisation_has_the_second_account_manager(world):
+def test_every_other_organisation_has_the_second_account_manager_or_its_groups_rep(world):
     first, second = _user("manager@demo.test"), _user("manager2@demo.test")
 
     managers = set(Organisation.objects.values_list("account_manager", flat=True))
+    unmanaged = Organisation.objects.filter(account_manager__isnull=True)
 
-    assert managers == {first.pk, second.pk}
+    assert managers == {first.pk, second.pk, None}
+    assert unmanaged.exists()
+    assert not unmanaged.filter(coverage__account_manager__isnull=True).exists()
 
 
 def test_the_org_admin_manages_riverside_only(world):

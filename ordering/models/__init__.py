@@ -6,6 +6,7 @@ from .approvals import ApprovalRule, ApprovalStep, ApproverRole, StepStatus
 from .carts import Cart, CartLine, cart_scope_key
 from .lists import RequisitionList, RequisitionListLine
 from .orders import (
+    DeliveryOption,
     Order,
     OrderEvent,
     OrderLine,
@@ -31,6 +32,7 @@ __all__ = [
     "OrderLine",
     "OrderState",
     "OutboxEvent",
+    "DeliveryOption",
     "PaymentMethod",
     "ReliefDeclaration",
     "RequisitionList",

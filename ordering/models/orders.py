@@ -33,6 +33,11 @@ class OrderState(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class DeliveryOption(models.TextChoices):
+    STANDARD = "standard", "Standard delivery"
+    PRIORITY_NEXT_DAY = "priority_next_day", "Priority next-day (concierge accounts)"
+
+
 class PaymentMethod(models.TextChoices):
     CARD = "card", "Card"
     ACCOUNT = "account", "On account"
@@ -57,6 +62,12 @@ class Order(models.Model):
         related_name="orders",
     )
     customer_tier = models.CharField(max_length=1, blank=True)
+    service_tier = models.CharField(
+        max_length=12, blank=True, help_text="The account's service tier when the order was placed."
+    )
+    delivery_option = models.CharField(
+        max_length=20, choices=DeliveryOption.choices, default=DeliveryOption.STANDARD
+    )
     site = models.ForeignKey(
         "accounts.Site", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

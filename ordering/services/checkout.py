@@ -20,12 +20,14 @@ from catalog.models import VatCategory
 from pricing.engine import LineTotal
 from pricing.selectors import contracts_of
 from segments.resolver import BuyerContext, Workflow, buyer_for_delivery, resolve
+from segments.service_levels import service_level_for
 from territories.postcodes import parse_postcode
 
 from ..errors import OrderError
 from ..models import (
     ApprovalStep,
     CartLine,
+    DeliveryOption,
     Order,
     OrderLine,
     OrderState,
@@ -232,6 +234,7 @@ class InstitutionalDetails:
     requested_delivery_date: datetime.date | None = None
     contract_id: int | None = None
     line_sites: dict = field(default_factory=dict)
+    delivery_option: str = DeliveryOption.STANDARD
 
 
 def _check_review(review: CheckoutReview, expected_token: str) -> None:
@@ -451,6 +454,24 @@ def _clean_address(address: DeliveryAddress) -> DeliveryAddress:
     return DeliveryAddress(address.name.strip(), address.address.strip(), postcode)
 
 
+def delivery_options_for(level) -> list[str]:
+    """The delivery options a buyer of this service level may choose: priority next-day is for
+    concierge accounts only."""
+    if level is not None and level.is_concierge:
+        return [DeliveryOption.STANDARD, DeliveryOption.PRIORITY_NEXT_DAY]
+    return [DeliveryOption.STANDARD]
+
+
+def _service_extra(buyer: BuyerContext, delivery_option: str) -> dict:
+    """The service tier stamped on the order and the delivery option, refused when the buyer's
+    service level does not offer it."""
+    level = service_level_for(buyer=buyer)
+    if delivery_option not in delivery_options_for(level):
+        raise OrderError("delivery_option_refused",
+                         "Priority next-day delivery is for concierge accounts only.")
+    return {"service_tier": level.tier if level else "", "delivery_option": delivery_option}
+
+
 def _require(buyer: BuyerContext, workflow: str) -> None:
     if buyer.workflow != workflow:
         raise OrderError("wrong_workflow", "This checkout is not available to you.")
@@ -508,7 +529,8 @@ def retail_order_place(
         review = checkout_review(buyer=buyer)
     _check_review(review, expected_token)
     extra = {"delivery_name": address.name, "delivery_address": address.address,
-             "delivery_postcode": address.postcode, "payment_key": new_payment_key()}
+             "delivery_postcode": address.postcode, "payment_key": new_payment_key(),
+             **_service_extra(buyer, DeliveryOption.STANDARD)}
     orders = _place(buyer, review, payment=PaymentMethod.CARD, extra=extra, relief=relief)
     if relief:
         _relief_records(orders, review, declaration)
@@ -536,6 +558,7 @@ def checkout_institutional(
         "po_number": details.po_number.strip(), "cost_centre": cost_centre,
         "requested_delivery_date": details.requested_delivery_date,
         "contract_id": details.contract_id,
+        **_service_extra(buyer, details.delivery_option),
     }
     return _place(buyer, review, payment=PaymentMethod.ACCOUNT, extra=extra, budget=budget)
 

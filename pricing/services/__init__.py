@@ -10,12 +10,14 @@ from .quotes import (
     quote_request,
     quote_revise,
 )
+from .service_tiers import contract_service_tiers_sync
 
 __all__ = [
     "QUOTE_TRANSITIONS",
     "ImportReport",
     "QuoteError",
     "contract_save",
+    "contract_service_tiers_sync",
     "price_import",
     "price_list_item_save",
     "price_list_save",

@@ -2,6 +2,7 @@
 from django.db import transaction
 
 from ..models import Contract, PriceList, PriceListItem
+from .service_tiers import contract_service_tiers_sync
 
 
 @transaction.atomic
@@ -42,4 +43,5 @@ def price_list_item_save(*, item: PriceListItem) -> PriceListItem:
 def contract_save(*, contract: Contract) -> Contract:
     contract.full_clean()
     contract.save()
+    contract_service_tiers_sync()
     return contract

@@ -32,8 +32,10 @@ from .definitions import (
     propensity_basis,
     refuse_computed,
 )
+from .reps import AccountCoverage, CoverageSource, RepAssignment
 
 __all__ = [
+    "AccountCoverage", "CoverageSource", "RepAssignment",
     "BEHAVIOUR_FIELDS", "CATEGORY_FIELDS", "CONSUMER_FIELDS", "Audience", "ComputedBasis",
     "BuyerCategoryFacts", "BuyerFacts", "Cluster", "ComputedMembership", "ConditionField",
     "MovementDirection", "Operator", "PropensityModel", "PropensityScore", "RfmGroup", "RunStatus",

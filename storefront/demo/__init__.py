@@ -16,6 +16,7 @@ from .ordering import load_ordering
 from .people import DEMO_PASSWORD
 from .pricing import load_pricing
 from .segments import build_segments
+from .service_levels import load_service_levels, load_support_plan
 from .territories import load_territories
 
 __all__ = ["DEMO_PASSWORD", "DemoWorld", "load_demo_world"]
@@ -33,9 +34,11 @@ def load_demo_world() -> DemoWorld:
         organisations = build_accounts()
         segments = build_segments(organisations)
         load_catalog()
+        load_support_plan()
         load_pricing()
         load_territories()
         load_ordering()
         load_history()
         load_merchandising()
+        load_service_levels()
     return DemoWorld(organisations=organisations, segments=segments)

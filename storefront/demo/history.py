@@ -41,6 +41,7 @@ from .history_buyers import (
 )
 from .history_companions import companion_categories, with_companions
 from .organisations import ORGANISATIONS
+from .service_levels import covered_by_group
 
 SEED = 20260401
 HISTORY_DAYS = 548  # 18 months
@@ -199,7 +200,8 @@ def build_history_buyers() -> list[HistoryBuyer]:
         buyers.append(HistoryBuyer(key, _first_buyer(organisation), organisation, habit,
                                    _basket(organisation)))
     for company, spec in enumerate(HISTORY_ORGANISATIONS, start=FIRST_HISTORY_COMPANY):
-        organisation = _history_organisation(spec, company, manager)
+        own = None if covered_by_group(spec.kind, spec.postcode) else manager
+        organisation = _history_organisation(spec, company, own)
         buyers.append(HistoryBuyer(spec.key, _member(organisation, spec, password), organisation,
                                    spec.habit, _basket(organisation)))
     for email, habit in DEMO_CONSUMER_HABITS.items():
@@ -451,7 +453,9 @@ def build_order_history(buyers: list[HistoryBuyer], *, now=None) -> HistoryLoad:
     taken = set(Order.objects.values_list("number", flat=True))
     pools: dict[tuple, _Pool | None] = {}
     own_terms = _organisations_with_own_terms()
-    categories = dict(Product.objects.filter(is_active=True).values_list("pk", "category_id"))
+    # Devices only: the support plan is offered to self-service accounts, not part of the history.
+    categories = dict(Product.objects.filter(is_active=True, kind="device")
+                      .values_list("pk", "category_id"))
     companions = companion_categories(dict(Category.objects.values_list("name", "pk")))
     sequence, made = [0], []
     for buyer in buyers:

@@ -45,6 +45,10 @@ PEOPLE: tuple[PersonSpec, ...] = (
     PersonSpec("admin@demo.test", "Demo Administrator", "superuser", staff=True, superuser=True),
     # Around the DEMO.md logins: more members, consumers and a second account manager.
     PersonSpec("manager2@demo.test", "Oliver Hughes", "account manager", staff=True),
+    PersonSpec("rep.primary@demo.test", "Nadia Khan",
+               "account manager for primary and community care", staff=True),
+    PersonSpec("rep.north@demo.test", "Callum Reid",
+               "account manager for the North East and Yorkshire", staff=True),
     PersonSpec(
         "physio@demo.test", "James Penrose", "physiotherapist",
         regulator="hcpc", registration_number="PH204817", registration_verified=True,

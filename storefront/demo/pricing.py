@@ -30,6 +30,7 @@ from pricing.models import (
 from segments.models import Segment
 
 from .organisations import ORGANISATIONS
+from .service_levels import SUPPORT_PLAN_LIST_PRICE, SUPPORT_PLAN_SKU
 
 PENNY = Decimal("0.01")
 # Net list price band (GBP) by device class.
@@ -46,6 +47,8 @@ SOFT_GOODS = ("splints-and-casting", "cervical-collars")
 
 
 def list_price(product: Product) -> Decimal:
+    if product.sku == SUPPORT_PLAN_SKU:
+        return SUPPORT_PLAN_LIST_PRICE
     low, high = BANDS.get(product.device_class, BANDS["I"])
     fraction = Decimal(zlib.crc32(product.sku.encode()) % 10_000) / Decimal(10_000)
     return (low + (high - low) * fraction).quantize(PENNY, rounding=ROUND_HALF_UP)

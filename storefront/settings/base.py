@@ -109,6 +109,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "segments.context_processors.buyer",
+                "segments.context_processors.account_service",
             ],
         },
     },
@@ -161,6 +162,13 @@ CELERY_BEAT_SCHEDULE: dict = {
     "territories-day-start": {
         "task": "territories.tasks.territory_rules_day_start", "schedule": 300.0,
     },
+}
+# Called by accounts.services.organisation_save (accounts imports no higher app): the account
+# manager a segment or territory gives the organisation, and its admin permissions, follow.
+ORGANISATION_SAVED_FOLLOW_UPS = ["segments.coverage.account_coverage_sync"]
+
+CELERY_BEAT_SCHEDULE["contract-service-tiers"] = {
+    "task": "pricing.tasks.contract_service_tiers_day_start", "schedule": crontab(hour=0, minute=5),
 }
 CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "ordering.tasks.webhooks_sweep", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["card-payments-settle"] = {

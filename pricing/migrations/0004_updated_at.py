@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pricing', '0002_contract_authorised_fulfillers'),
+        ('pricing', '0003_contract_service_tier'),
     ]
 
     operations = [
