@@ -75,7 +75,7 @@ def test_a_trust_buyer_orders_a_protected_line_and_the_distributor_accepts_it(pa
     _sign_out(page)
 
     _sign_in(page, live_server.url, "distributor@ordering.test")
-    page.get_by_role("link", name="Routed orders").click()
+    page.get_by_role("link", name="Routed orders", exact=True).click()
     page.wait_for_url("**/routed-orders/")
     page.screenshot(path=str(ARTIFACTS / "routed-portal-distributor.png"), full_page=True)
     page.get_by_role("link", name=order.number).click()
