@@ -66,9 +66,27 @@ class ReliefForm(forms.Form):
     )
 
 
+def _delivery_choices(field: forms.ChoiceField, delivery_options) -> None:
+    """Offer the delivery options of the buyer's service level; one option alone is hidden."""
+    labels = dict(DeliveryOption.choices)
+    field.choices = [(code, labels[code]) for code in delivery_options or
+                     [DeliveryOption.STANDARD]]
+    if len(field.choices) == 1:
+        field.widget = forms.HiddenInput()
+    field.initial = DeliveryOption.STANDARD
+
+
 class PaymentForm(forms.Form):
+    """The consumer's last step. Priority next-day delivery is a choice of concierge customers
+    only: another option posted is an error at its field."""
+
+    delivery_option = forms.ChoiceField(label="Delivery", required=False)
     card_number = forms.CharField(label="Card number", max_length=23)
     token = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, delivery_options=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        _delivery_choices(self.fields["delivery_option"], delivery_options)
 
 
 class InstitutionalForm(forms.Form):
@@ -89,13 +107,7 @@ class InstitutionalForm(forms.Form):
 
     def __init__(self, *args, cost_centres=(), contracts=(), delivery_options=(), **kwargs):
         super().__init__(*args, **kwargs)
-        labels = dict(DeliveryOption.choices)
-        self.fields["delivery_option"].choices = [
-            (code, labels[code]) for code in delivery_options or [DeliveryOption.STANDARD]
-        ]
-        if len(self.fields["delivery_option"].choices) == 1:
-            self.fields["delivery_option"].widget = forms.HiddenInput()
-        self.fields["delivery_option"].initial = DeliveryOption.STANDARD
+        _delivery_choices(self.fields["delivery_option"], delivery_options)
         self.fields["cost_centre"].choices = [("", "Choose…")] + [
             (c.pk, f"{c.code} {c.name}") for c in cost_centres
         ]

@@ -300,21 +300,26 @@ def retail_payment(request):
     saved = request.session.get(DECLARATION_KEY)
     declaration = _declaration_from(saved) if saved else None
     review = checkout_review(buyer=_cart_buyer(request), relief=declaration is not None)
-    form = PaymentForm(request.POST or None, initial={"token": review.price_token})
+    options = delivery_options_for(service_level_for(buyer=request.buyer))
+    form = PaymentForm(request.POST or None, initial={"token": review.price_token},
+                       delivery_options=options)
     if request.method == "POST" and form.is_valid():
         try:
             order = checkout_retail(
                 buyer=request.buyer, address=DeliveryAddress(**address),
                 card_number=form.cleaned_data["card_number"],
                 expected_token=form.cleaned_data["token"], declaration=declaration,
+                delivery_option=form.cleaned_data["delivery_option"] or DeliveryOption.STANDARD,
             )
         except OrderError as error:
             if error.review is None:
-                form.add_error(None, error.message)
+                form.add_error(error.field if error.field in form.fields else None,
+                               error.message)
             else:  # the new review to confirm, with a fresh form (the card number not echoed)
                 review = error.review
                 messages.error(request, error.message)
-                form = PaymentForm(initial={"token": review.price_token})
+                form = PaymentForm(initial={"token": review.price_token},
+                                   delivery_options=options)
         else:
             request.session.pop(ADDRESS_KEY, None)
             request.session.pop(DECLARATION_KEY, None)

@@ -468,7 +468,8 @@ def _service_extra(buyer: BuyerContext, delivery_option: str) -> dict:
     level = service_level_for(buyer=buyer)
     if delivery_option not in delivery_options_for(level):
         raise OrderError("delivery_option_refused",
-                         "Priority next-day delivery is for concierge accounts only.")
+                         "Priority next-day delivery is for concierge accounts only.",
+                         field="delivery_option")
     return {"service_tier": level.tier if level else "", "delivery_option": delivery_option}
 
 
@@ -479,14 +480,14 @@ def _require(buyer: BuyerContext, workflow: str) -> None:
 
 def checkout_retail(
     *, buyer: BuyerContext, address: DeliveryAddress, card_number: str, expected_token: str,
-    declaration: Declaration | None = None,
+    declaration: Declaration | None = None, delivery_option: str = DeliveryOption.STANDARD,
 ) -> Order:
     """Place a consumer's order and pay for it by card: the order is placed awaiting payment
     (stock reserved) and committed; the card is charged with no transaction open; then the
     order is confirmed, or released on a decline or failure (`ordering.services.payment`). An
     order whose payment is still pending is returned awaiting payment."""
     orders = retail_order_place(buyer=buyer, address=address, expected_token=expected_token,
-                                declaration=declaration)
+                                declaration=declaration, delivery_option=delivery_option)
     return card_payment_take(orders=orders, card_number=card_number)[0]
 
 
@@ -513,7 +514,7 @@ def _relief_records(orders, review, declaration: Declaration) -> None:
 @transaction.atomic
 def retail_order_place(
     *, buyer: BuyerContext, address: DeliveryAddress, expected_token: str,
-    declaration: Declaration | None = None,
+    declaration: Declaration | None = None, delivery_option: str = DeliveryOption.STANDARD,
 ) -> list[Order]:
     """The first half of a retail checkout: check everything, reserve the stock and place the
     order(s) awaiting payment under one new payment key, with the VAT-relief declaration the
@@ -530,7 +531,7 @@ def retail_order_place(
     _check_review(review, expected_token)
     extra = {"delivery_name": address.name, "delivery_address": address.address,
              "delivery_postcode": address.postcode, "payment_key": new_payment_key(),
-             **_service_extra(buyer, DeliveryOption.STANDARD)}
+             **_service_extra(buyer, delivery_option)}
     orders = _place(buyer, review, payment=PaymentMethod.CARD, extra=extra, relief=relief)
     if relief:
         _relief_records(orders, review, declaration)

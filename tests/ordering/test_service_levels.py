@@ -91,3 +91,37 @@ def test_a_concierge_account_chooses_priority_delivery_and_the_order_keeps_it(wo
     assert (order.delivery_option, order.service_tier) == ("priority_next_day", "concierge")
     detail = client.get(reverse("order_detail", args=[order.number])).content.decode()
     assert "Priority next-day" in detail
+
+
+def _pay(client, option):
+    client.post(reverse("checkout_retail_address"), {
+        "name": "Pat Patient", "address": "12 Denmark Hill, London", "postcode": "SE5 9RS",
+    })
+    page = client.get(reverse("checkout_retail_payment"))
+    return page, client.post(reverse("checkout_retail_payment"), {
+        "delivery_option": option, "card_number": "4242 4242 4242 4242",
+        "token": page.context["form"].initial["token"],
+    })
+
+
+def test_a_concierge_consumer_chooses_priority_delivery_at_payment(world):
+    buyer_facts(user=world.user("patient"), value_tier="concierge", revenue_12m="2400.00")
+    cart_add(buyer=world.buyer("patient"), product_id=world.frame.pk, quantity=1)
+
+    page, paid = _pay(_client(world.user("patient")), "priority_next_day")
+
+    order = Order.objects.get(placed_by=world.user("patient"))
+    assert "Priority next-day" in page.content.decode()
+    assert paid.status_code == 302
+    assert (order.delivery_option, order.service_tier) == ("priority_next_day", "concierge")
+
+
+def test_a_standard_consumer_posting_priority_delivery_gets_a_field_error_and_no_order(world):
+    cart_add(buyer=world.buyer("patient"), product_id=world.frame.pk, quantity=1)
+
+    page, refused = _pay(_client(world.user("patient")), "priority_next_day")
+
+    assert "Priority next-day" not in page.content.decode()
+    assert refused.status_code == 200
+    assert "delivery_option" in refused.context["form"].errors
+    assert not Order.objects.filter(placed_by=world.user("patient")).exists()
