@@ -18,7 +18,7 @@ Margin stays empty: neither the catalogue nor pricing holds a cost price.
 A refresh is a fixed number of set-based statements, whatever the number of buyers: temporary
 tables of the buyers to write and of their counted orders, an INSERT … SELECT upsert of the facts
 per audience, and the category facts of both computed into a temporary table in one pass over the
-order lines, then deleted, updated or inserted where the stored rows differ.
+order lines, then deleted, or upserted where the stored rows differ.
 """
 
 import calendar
@@ -297,15 +297,15 @@ def _write_categories(cursor, tables, params, *, full: bool) -> None:
     )
     differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
     values = _CATEGORY_COLUMNS[2:]
+    # One upsert: new pairs inserted, stored ones rewritten only where a value differs. (An
+    # anti-join against the table being filled, as an INSERT … WHERE NOT EXISTS is, scans the
+    # rows it has just inserted again for every row when the planner takes the table for empty.)
     cursor.execute(
-        f"UPDATE {stored} AS c SET {', '.join(f'{name} = n.{name}' for name in values)} "  # noqa: S608
-        f"FROM {_CATEGORIES} n WHERE {same} AND ("
-        + " OR ".join(f"c.{name} {differs} n.{name}" for name in values) + ")"
-    )
-    cursor.execute(
-        f"INSERT INTO {stored} ({', '.join(_CATEGORY_COLUMNS)}) "  # noqa: S608
+        f"INSERT INTO {stored} AS c ({', '.join(_CATEGORY_COLUMNS)}) "  # noqa: S608
         f"SELECT {', '.join(f'n.{name}' for name in _CATEGORY_COLUMNS)} FROM {_CATEGORIES} n "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {stored} c WHERE {same})"
+        f"WHERE TRUE ON CONFLICT (facts_id, category_id) DO UPDATE SET "
+        + ", ".join(f"{name} = excluded.{name}" for name in values) + " WHERE "
+        + " OR ".join(f"c.{name} {differs} excluded.{name}" for name in values)
     )
 
 
@@ -339,6 +339,10 @@ def refresh_facts(*, full: bool, now: datetime.datetime | None = None) -> FactsR
         for column, target in (("organisation_id", _TARGETS["organisations"]),
                                ("user_id", _TARGETS["consumers"])):
             cursor.execute(_upsert_facts_sql(column, target, tables), params)
+        if full:
+            # The category facts join the facts rows just written: the planner must know how
+            # many there are (statistics taken while the table was empty would say none).
+            _analyse(cursor, tables["facts"])
         _write_categories(cursor, tables, params, full=full)
         if full:
             _delete_former_buyers(cursor, tables)
