@@ -289,21 +289,28 @@ def _write_categories(cursor, tables, params, *, full: bool) -> None:
     stored, same = tables["categories"], "c.facts_id = n.facts_id AND c.category_id = n.category_id"
     written = "" if full else f"""AND c.facts_id IN (
         SELECT f.id FROM {tables['facts']} f
-        WHERE f.organisation_id IN (SELECT id FROM {_TARGETS['organisations']})
-           OR f.user_id IN (SELECT id FROM {_TARGETS['consumers']}))"""  # noqa: S608
+        JOIN {_TARGETS['organisations']} t ON t.id = f.organisation_id
+        UNION ALL SELECT f.id FROM {tables['facts']} f
+        JOIN {_TARGETS['consumers']} t ON t.id = f.user_id)"""  # noqa: S608
     cursor.execute(
         f"DELETE FROM {stored} AS c WHERE NOT EXISTS "  # noqa: S608
         f"(SELECT 1 FROM {_CATEGORIES} n WHERE {same}) {written}"
     )
     differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
     values = _CATEGORY_COLUMNS[2:]
+    insert = (
+        f"INSERT INTO {stored} AS c ({', '.join(_CATEGORY_COLUMNS)}) "  # noqa: S608
+        f"SELECT {', '.join(f'n.{name}' for name in _CATEGORY_COLUMNS)} FROM {_CATEGORIES} n"
+    )
+    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {stored})")  # noqa: S608
+    if not cursor.fetchone()[0]:
+        cursor.execute(insert)  # the first refresh: nothing to compare with
+        return
     # One upsert: new pairs inserted, stored ones rewritten only where a value differs. (An
     # anti-join against the table being filled, as an INSERT … WHERE NOT EXISTS is, scans the
     # rows it has just inserted again for every row when the planner takes the table for empty.)
     cursor.execute(
-        f"INSERT INTO {stored} AS c ({', '.join(_CATEGORY_COLUMNS)}) "  # noqa: S608
-        f"SELECT {', '.join(f'n.{name}' for name in _CATEGORY_COLUMNS)} FROM {_CATEGORIES} n "
-        f"WHERE TRUE ON CONFLICT (facts_id, category_id) DO UPDATE SET "
+        f"{insert} WHERE TRUE ON CONFLICT (facts_id, category_id) DO UPDATE SET "
         + ", ".join(f"{name} = excluded.{name}" for name in values) + " WHERE "
         + " OR ".join(f"c.{name} {differs} excluded.{name}" for name in values)
     )

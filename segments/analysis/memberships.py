@@ -196,9 +196,22 @@ def _audience_facts(audience: str, only: "Touched | None" = None) -> dict[Buyer,
     rows = (
         BuyerFacts.objects.filter(buyers_q(audience)).order_by()
         .annotate(last_order_on=TruncDate("last_order_at"))  # the local day, by the database
-        .values_list(*FACT_FIELDS, named=True).iterator(chunk_size=BATCH)
+        .values_list(*FACT_FIELDS, named=True)
     )
-    return {_buyer(row): row for row in rows if only is None or _buyer(row) in only}
+    if only is None:
+        return {_buyer(row): row for row in rows.iterator(chunk_size=BATCH)}
+    found = {}
+    for batch in _batches(_of(only, audience)):
+        column = "organisation_id" if audience == Audience.ORGANISATIONS else "user_id"
+        found.update((_buyer(row), row) for row in rows.filter(**{f"{column}__in": batch}))
+    return found
+
+
+def _of(only: "Touched", audience: str | None = None) -> list[int]:
+    """The ids of the `only` buyers of one audience (organisations, or consumers)."""
+    if audience == Audience.ORGANISATIONS:
+        return sorted(o for o, _u in only if o)
+    return sorted(u for o, u in only if not o)
 
 
 def _facts_members(rule: _Rule, facts: dict, now) -> tuple[dict, Callable[[Buyer], dict]]:
@@ -292,14 +305,14 @@ def _stored(segment, only: "Touched | None") -> dict[Buyer, tuple[int, dict]]:
             for pk, o, u, inputs in rows.values_list("pk", "organisation_id", "user_id", "inputs")
             .iterator(chunk_size=BATCH)
         }
-    ids = [pk for pk, o, u in rows.values_list("pk", "organisation_id", "user_id")
-           .iterator(chunk_size=BATCH) if (o, u) in only]
     stored = {}
-    for batch in _batches(ids):
-        for pk, o, u, inputs in ComputedMembership.objects.filter(pk__in=batch).values_list(
-            "pk", "organisation_id", "user_id", "inputs"
-        ):
-            stored[(o, u)] = (pk, inputs)
+    for own, audience in (("organisation_id__in", Audience.ORGANISATIONS),
+                          ("user_id__in", Audience.CONSUMERS)):
+        for batch in _batches(_of(only, audience)):
+            for pk, o, u, inputs in rows.filter(**{own: batch}).values_list(
+                "pk", "organisation_id", "user_id", "inputs"
+            ):
+                stored[(o, u)] = (pk, inputs)
     return stored
 
 
