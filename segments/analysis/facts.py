@@ -18,7 +18,7 @@ Margin stays empty: neither the catalogue nor pricing holds a cost price.
 A refresh is a fixed number of set-based statements, whatever the number of buyers: temporary
 tables of the buyers to write and of their counted orders, an INSERT … SELECT upsert of the facts
 per audience, and the category facts of both computed into a temporary table in one pass over the
-order lines, then deleted, updated or inserted where the stored rows differ.
+order lines, then deleted, or upserted where the stored rows differ.
 """
 
 import calendar
@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from django.apps import apps
 from django.db import connection, transaction
 from django.db.models import Max, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from segments.models import BuyerCategoryFacts, BuyerFacts
@@ -84,6 +85,11 @@ def _tables() -> dict[str, str]:
 
 
 _ORDERS = "segment_facts_orders"
+_CHANGED = "segment_facts_changed"
+_CHANGED_ORGANISATIONS = (
+    f"SELECT organisation_id FROM {_CHANGED} WHERE organisation_id IS NOT NULL"  # noqa: S608
+)
+_CHANGED_CONSUMERS = f"SELECT user_id FROM {_CHANGED} WHERE organisation_id IS NULL"  # noqa: S608
 _CATEGORIES = "segment_facts_categories"
 
 
@@ -236,6 +242,17 @@ def _analyse(cursor, table: str) -> None:
         cursor.execute(f"ANALYZE {table}")
 
 
+def _fill_changed(cursor, since: datetime.datetime) -> None:
+    """The buyer of every order placed or changed since `since`, read with one scan of the
+    orders for both audiences."""
+    changed = apps.get_model("ordering.Order").objects.filter(
+        Q(updated_at__gt=since) | Q(placed_at__gt=since)
+    ).values("organisation_id", "placed_by_id")
+    _temporary(cursor, _CHANGED, "organisation_id bigint, user_id bigint")
+    sql, params = changed.query.sql_with_params()
+    cursor.execute(f"INSERT INTO {_CHANGED} (organisation_id, user_id) {sql}", params)
+
+
 def _fill_targets(cursor, *, full: bool) -> None:
     """The buyers to (re)write, in two temporary tables of ids."""
     organisations, consumers = organisation_buyers(), consumer_buyers()
@@ -243,16 +260,14 @@ def _fill_targets(cursor, *, full: bool) -> None:
         last = BuyerFacts.objects.aggregate(last=Max("computed_at"))["last"]
         if last is not None:
             since = last - OVERLAP
-            changed = apps.get_model("ordering.Order").objects.filter(
-                Q(updated_at__gt=since) | Q(placed_at__gt=since)
-            )
+            _fill_changed(cursor, since)
             organisations = organisations.filter(
-                Q(pk__in=changed.filter(organisation__isnull=False).values("organisation_id"))
+                Q(pk__in=RawSQL(_CHANGED_ORGANISATIONS, []))  # noqa: S611
                 | ~Q(pk__in=BuyerFacts.objects.filter(organisation__isnull=False)
                      .values("organisation_id"))
             )
             consumers = consumers.filter(
-                Q(pk__in=changed.filter(organisation__isnull=True).values("placed_by_id"))
+                Q(pk__in=RawSQL(_CHANGED_CONSUMERS, []))  # noqa: S611
                 | ~Q(pk__in=BuyerFacts.objects.filter(user__isnull=False).values("user_id"))
             )
     for table, queryset in (
@@ -289,23 +304,30 @@ def _write_categories(cursor, tables, params, *, full: bool) -> None:
     stored, same = tables["categories"], "c.facts_id = n.facts_id AND c.category_id = n.category_id"
     written = "" if full else f"""AND c.facts_id IN (
         SELECT f.id FROM {tables['facts']} f
-        WHERE f.organisation_id IN (SELECT id FROM {_TARGETS['organisations']})
-           OR f.user_id IN (SELECT id FROM {_TARGETS['consumers']}))"""  # noqa: S608
+        JOIN {_TARGETS['organisations']} t ON t.id = f.organisation_id
+        UNION ALL SELECT f.id FROM {tables['facts']} f
+        JOIN {_TARGETS['consumers']} t ON t.id = f.user_id)"""  # noqa: S608
     cursor.execute(
         f"DELETE FROM {stored} AS c WHERE NOT EXISTS "  # noqa: S608
         f"(SELECT 1 FROM {_CATEGORIES} n WHERE {same}) {written}"
     )
     differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
     values = _CATEGORY_COLUMNS[2:]
-    cursor.execute(
-        f"UPDATE {stored} AS c SET {', '.join(f'{name} = n.{name}' for name in values)} "  # noqa: S608
-        f"FROM {_CATEGORIES} n WHERE {same} AND ("
-        + " OR ".join(f"c.{name} {differs} n.{name}" for name in values) + ")"
+    insert = (
+        f"INSERT INTO {stored} AS c ({', '.join(_CATEGORY_COLUMNS)}) "  # noqa: S608
+        f"SELECT {', '.join(f'n.{name}' for name in _CATEGORY_COLUMNS)} FROM {_CATEGORIES} n"
     )
+    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {stored})")  # noqa: S608
+    if not cursor.fetchone()[0]:
+        cursor.execute(insert)  # the first refresh: nothing to compare with
+        return
+    # One upsert: new pairs inserted, stored ones rewritten only where a value differs. (An
+    # anti-join against the table being filled, as an INSERT … WHERE NOT EXISTS is, scans the
+    # rows it has just inserted again for every row when the planner takes the table for empty.)
     cursor.execute(
-        f"INSERT INTO {stored} ({', '.join(_CATEGORY_COLUMNS)}) "  # noqa: S608
-        f"SELECT {', '.join(f'n.{name}' for name in _CATEGORY_COLUMNS)} FROM {_CATEGORIES} n "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {stored} c WHERE {same})"
+        f"{insert} WHERE TRUE ON CONFLICT (facts_id, category_id) DO UPDATE SET "
+        + ", ".join(f"{name} = excluded.{name}" for name in values) + " WHERE "
+        + " OR ".join(f"c.{name} {differs} excluded.{name}" for name in values)
     )
 
 
@@ -339,6 +361,10 @@ def refresh_facts(*, full: bool, now: datetime.datetime | None = None) -> FactsR
         for column, target in (("organisation_id", _TARGETS["organisations"]),
                                ("user_id", _TARGETS["consumers"])):
             cursor.execute(_upsert_facts_sql(column, target, tables), params)
+        if full:
+            # The category facts join the facts rows just written: the planner must know how
+            # many there are (statistics taken while the table was empty would say none).
+            _analyse(cursor, tables["facts"])
         _write_categories(cursor, tables, params, full=full)
         if full:
             _delete_former_buyers(cursor, tables)
@@ -349,4 +375,5 @@ def refresh_facts(*, full: bool, now: datetime.datetime | None = None) -> FactsR
         )
         for table in (*_TARGETS.values(), _ORDERS, _CATEGORIES):
             cursor.execute(f"DROP TABLE {table}")
+        cursor.execute(f"DROP TABLE IF EXISTS {_CHANGED}")
     return result

@@ -196,9 +196,22 @@ def _audience_facts(audience: str, only: "Touched | None" = None) -> dict[Buyer,
     rows = (
         BuyerFacts.objects.filter(buyers_q(audience)).order_by()
         .annotate(last_order_on=TruncDate("last_order_at"))  # the local day, by the database
-        .values_list(*FACT_FIELDS, named=True).iterator(chunk_size=BATCH)
+        .values_list(*FACT_FIELDS, named=True)
     )
-    return {_buyer(row): row for row in rows if only is None or _buyer(row) in only}
+    if only is None:
+        return {_buyer(row): row for row in rows.iterator(chunk_size=BATCH)}
+    found = {}
+    for batch in _batches(_of(only, audience)):
+        column = "organisation_id" if audience == Audience.ORGANISATIONS else "user_id"
+        found.update((_buyer(row), row) for row in rows.filter(**{f"{column}__in": batch}))
+    return found
+
+
+def _of(only: "Touched", audience: str | None = None) -> list[int]:
+    """The ids of the `only` buyers of one audience (organisations, or consumers)."""
+    if audience == Audience.ORGANISATIONS:
+        return sorted(o for o, _u in only if o)
+    return sorted(u for o, u in only if not o)
 
 
 def _facts_members(rule: _Rule, facts: dict, now) -> tuple[dict, Callable[[Buyer], dict]]:
@@ -292,30 +305,19 @@ def _stored(segment, only: "Touched | None") -> dict[Buyer, tuple[int, dict]]:
             for pk, o, u, inputs in rows.values_list("pk", "organisation_id", "user_id", "inputs")
             .iterator(chunk_size=BATCH)
         }
-    ids = [pk for pk, o, u in rows.values_list("pk", "organisation_id", "user_id")
-           .iterator(chunk_size=BATCH) if (o, u) in only]
     stored = {}
-    for batch in _batches(ids):
-        for pk, o, u, inputs in ComputedMembership.objects.filter(pk__in=batch).values_list(
-            "pk", "organisation_id", "user_id", "inputs"
-        ):
-            stored[(o, u)] = (pk, inputs)
+    for own, audience in (("organisation_id__in", Audience.ORGANISATIONS),
+                          ("user_id__in", Audience.CONSUMERS)):
+        for batch in _batches(_of(only, audience)):
+            for pk, o, u, inputs in rows.filter(**{own: batch}).values_list(
+                "pk", "organisation_id", "user_id", "inputs"
+            ):
+                stored[(o, u)] = (pk, inputs)
     return stored
 
 
-def _write_difference(segment, wanted: dict, leaving, *, now, run, result, only=None) -> None:
-    """Store `wanted` (buyer → inputs) as the segment's members: new rows for entrants, leavers
-    deleted, and stayers whose inputs changed rewritten with the new computed_at (a stayer whose
-    inputs are the same keeps its row as it was). With `only`, just those buyers are compared
-    (`wanted` holds only them). Rows are built a batch at a time."""
-    stored = _stored(segment, only)
-    entering = sorted(wanted.keys() - stored.keys(), key=_order)
-    exiting = sorted(stored.keys() - wanted.keys(), key=_order)
-    changed = [(stored[b][0], wanted[b]) for b in wanted.keys() & stored.keys()
-               if stored[b][1] != wanted[b]]
-    for batch in _batches([stored[b][0] for b in exiting]):
-        ComputedMembership.objects.filter(pk__in=batch).delete()
-    _rewrite_inputs(changed, now)
+def _create_new_rows(segment, entering, exiting, wanted, leaving, *, now, run) -> None:
+    """The entrants' membership rows and the movements in and out, a batch at a time."""
     for batch in _batches(entering):
         ComputedMembership.objects.bulk_create([
             ComputedMembership(segment=segment, organisation_id=o, user_id=u,
@@ -331,6 +333,59 @@ def _write_difference(segment, wanted: dict, leaving, *, now, run, result, only=
             segment, batch, MovementDirection.EXITED, lambda o, u: leaving((o, u)),
             now=now, run=run,
         ))
+
+
+def _copy(cursor, model, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
+    from psycopg import sql
+
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(model._meta.db_table),
+        sql.SQL(", ").join(sql.Identifier(column) for column in columns),
+    )
+    with cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _copy_new_rows(segment, entering, exiting, wanted, leaving, *, now, run) -> None:
+    """The same rows as `_create_new_rows`, in the same order, by COPY (PostgreSQL): a first
+    sync writes hundreds of thousands of them."""
+    run_id = getattr(run, "pk", None)
+    entered = [(o, u, json.dumps(wanted[(o, u)])) for o, u in entering]
+    exited = [(o, u, json.dumps(leaving((o, u)))) for o, u in exiting]
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        if entered:
+            _copy(cursor, ComputedMembership,
+                  ("segment_id", "organisation_id", "user_id", "inputs", "computed_at"),
+                  ((segment.pk, o, u, inputs, now) for o, u, inputs in entered))
+        movements = [(MovementDirection.ENTERED.value, row) for row in entered]
+        movements += [(MovementDirection.EXITED.value, row) for row in exited]
+        if movements:
+            _copy(cursor, SegmentMovement,
+                  ("segment_id", "organisation_id", "user_id", "direction", "at", "inputs",
+                   "run_id"),
+                  ((segment.pk, o, u, direction, now, inputs, run_id)
+                   for direction, (o, u, inputs) in movements))
+
+
+def _write_difference(segment, wanted: dict, leaving, *, now, run, result, only=None) -> None:
+    """Store `wanted` (buyer → inputs) as the segment's members: new rows for entrants, leavers
+    deleted, and stayers whose inputs changed rewritten with the new computed_at (a stayer whose
+    inputs are the same keeps its row as it was). With `only`, just those buyers are compared
+    (`wanted` holds only them). Rows are built a batch at a time."""
+    stored = _stored(segment, only)
+    entering = sorted(wanted.keys() - stored.keys(), key=_order)
+    exiting = sorted(stored.keys() - wanted.keys(), key=_order)
+    changed = [(stored[b][0], wanted[b]) for b in wanted.keys() & stored.keys()
+               if stored[b][1] != wanted[b]]
+    for batch in _batches([stored[b][0] for b in exiting]):
+        ComputedMembership.objects.filter(pk__in=batch).delete()
+    _rewrite_inputs(changed, now)
+    if connection.vendor == "postgresql":
+        _copy_new_rows(segment, entering, exiting, wanted, leaving, now=now, run=run)
+    else:
+        _create_new_rows(segment, entering, exiting, wanted, leaving, now=now, run=run)
     result.entered += len(entering)
     result.exited += len(exiting)
     result.stayed += len(stored) - len(exiting)

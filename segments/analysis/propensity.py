@@ -5,6 +5,8 @@ Features are computed in SQL as of a date T from counted orders placed before T;
 whether the buyer ordered the item in [T, T + 30 days). The model is trained on snapshots 60, 90,
 … days ago and checked on the snapshot 30 days ago (whose 30 days are over by now), against a
 naive cadence baseline. Only a model that beats the baseline on that holdout writes scores.
+Scoring every buyer as of now derives the same features in numpy from the history tables the
+training read (`propensity_today`).
 """
 
 # ruff: noqa: S608 -- the SQL here is assembled from table names and this module's constants;
@@ -38,6 +40,7 @@ from .propensity_features import (  # noqa: F401 -- the feature names are part o
     history_tables,
     snapshot_features,
 )
+from .propensity_today import today_features
 
 SNAPSHOT_STEP_DAYS = 30
 MAX_TRAINING_SNAPSHOTS = 6
@@ -233,34 +236,48 @@ def keep_top(buyers: np.ndarray, probability: np.ndarray, *, top: int,
     return keep | (probability >= floor)
 
 
-def _score_rows(audience: str, estimator, now: datetime) -> list[tuple]:
-    """(organisation, user, category, product, probability) of every stored pair as of now: the
-    buyer's TOP_CATEGORIES likeliest categories and any other at or above KEEP_FLOOR, and its
-    TOP_PRODUCTS most-bought products."""
-    rows = []
+@dataclass
+class Scored:
+    """The stored pairs of one audience and level: buyer ids, item ids and probabilities."""
+
+    level: str
+    buyers: np.ndarray
+    items: np.ndarray
+    probability: np.ndarray
+
+    def rows(self, audience: str) -> list[tuple]:
+        """(organisation, user, category, product, probability) per pair."""
+        buyers, items = self.buyers.tolist(), self.items.tolist()
+        none = [None] * len(buyers)
+        owners = (buyers, none) if audience == Audience.ORGANISATIONS else (none, buyers)
+        scored = (items, none) if self.level == "category" else (none, items)
+        return list(zip(*owners, *scored, self.probability.tolist(), strict=True))
+
+
+def _score_rows(audience: str, estimator, now: datetime) -> list[Scored]:
+    """Every stored pair as of now: the buyer's TOP_CATEGORIES likeliest categories and any
+    other at or above KEEP_FLOOR, and its TOP_PRODUCTS most-bought products."""
+    scored = []
     for level in ("category", "product"):
-        snap = snapshot_features(audience=audience, as_of=now, level=level, labelled=False)
+        snap = today_features(audience=audience, as_of=now, level=level)
         if not len(snap.buyers):
             continue
         with threadpool_limits(limits=1, user_api="openmp"):
             probability = np.clip(estimator.predict_proba(snap.X)[:, 1], 0.0, 1.0)
         if level == "category":
             keep = keep_top(snap.buyers, probability, top=TOP_CATEGORIES, floor=KEEP_FLOOR)
-            buyers, items, probability = snap.buyers[keep], snap.items[keep], probability[keep]
+            scored.append(Scored(level, snap.buyers[keep], snap.items[keep], probability[keep]))
         else:
-            buyers, items = snap.buyers, snap.items
-        buyers, items, probability = buyers.tolist(), items.tolist(), probability.tolist()
-        none = [None] * len(buyers)
-        owners = (buyers, none) if audience == Audience.ORGANISATIONS else (none, buyers)
-        scored = (items, none) if level == "category" else (none, items)
-        rows.extend(zip(*owners, *scored, probability, strict=True))
-    return rows
+            scored.append(Scored(level, snap.buyers, snap.items, probability))
+    return scored
 
 
-def _write_scores(model: PropensityModel, rows: list[tuple]) -> int:
-    """Insert the scores in bulk: COPY on PostgreSQL, batches of BATCH_SIZE rows elsewhere."""
+def _write_scores(model: PropensityModel, scored: list[Scored]) -> int:
+    """Insert the scores in bulk: a binary COPY on PostgreSQL, batches of BATCH_SIZE rows
+    elsewhere."""
     if connection.vendor == "postgresql":
-        return _copy_scores(model, rows)
+        return sum(_copy_scores(model, part) for part in scored)
+    rows = [row for part in scored for row in part.rows(model.audience)]
     sql = (f"INSERT INTO {PropensityScore._meta.db_table} (model_id, organisation_id, user_id, "
            "category_id, product_id, probability) VALUES (%s, %s, %s, %s, %s, %s)")
     with connection.cursor() as cursor:
@@ -269,20 +286,25 @@ def _write_scores(model: PropensityModel, rows: list[tuple]) -> int:
     return len(rows)
 
 
-def _copy_scores(model: PropensityModel, rows: list[tuple]) -> int:
-    def text(value):
-        return r"\N" if value is None else str(value)
-
-    payload = "".join(
-        f"{model.pk}\t{text(o)}\t{text(u)}\t{text(c)}\t{text(p)}\t{prob!r}\n"
-        for o, u, c, p, prob in rows
-    )
-    table = PropensityScore._meta.db_table
+def _copy_scores(model: PropensityModel, scored: Scored) -> int:
+    """One audience and level's pairs by a binary COPY of the four columns they fill (the
+    others are left empty): rows of one width, laid out by numpy in one buffer."""
+    owner = "organisation_id" if model.audience == Audience.ORGANISATIONS else "user_id"
+    item = f"{scored.level}_id"
+    rows = np.zeros(len(scored.buyers), dtype=np.dtype([
+        ("count", ">i2"), ("w0", ">i4"), ("model", ">i8"), ("w1", ">i4"), ("owner", ">i8"),
+        ("w2", ">i4"), ("item", ">i8"), ("w3", ">i4"), ("probability", ">f8"),
+    ]))
+    rows["count"], rows["model"] = 4, model.pk
+    rows["w0"] = rows["w1"] = rows["w2"] = rows["w3"] = 8
+    rows["owner"], rows["item"], rows["probability"] = (scored.buyers, scored.items,
+                                                        scored.probability)
+    header = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
     with connection.cursor() as cursor, cursor.cursor.copy(
-        f"COPY {table} (model_id, organisation_id, user_id, category_id, product_id, "
-        "probability) FROM STDIN"
+        f"COPY {PropensityScore._meta.db_table} (model_id, {owner}, {item}, probability) "
+        "FROM STDIN (FORMAT BINARY)"
     ) as copy:
-        copy.write(payload)
+        copy.write(header + rows.tobytes() + b"\xff\xff")
     return len(rows)
 
 

@@ -279,11 +279,23 @@ def _query_snapshot(audience, as_of, until, level, labelled, modulus, residue) -
 
 def _snapshot(as_of: datetime, rows: list[tuple], labelled: bool) -> Snapshot:
     if not rows:
+        return features_from(as_of, np.zeros(0, np.int64), np.zeros(0, np.int64),
+                             np.zeros((0, 10)), labelled)
+    ids = np.array([row[:2] for row in rows], dtype=np.int64)
+    raw = np.array([row[2:] for row in rows], dtype=np.float64)  # None becomes nan
+    return features_from(as_of, ids[:, 0], ids[:, 1], raw, labelled)
+
+
+def features_from(as_of: datetime, buyers: np.ndarray, items: np.ndarray, raw: np.ndarray,
+                  labelled: bool) -> Snapshot:
+    """The snapshot of pairs whose raw columns are, in order: days since the item, its orders in
+    90 and 365 days, its median gap (NaN: none), the buyer's median gap (NaN: none), days since
+    any order, the buyer's orders and revenue in 365 days, the item's revenue in 365 days and
+    the label."""
+    if not len(buyers):
         empty = np.zeros((0, len(FEATURES)), dtype=np.float32)
         return Snapshot(as_of, np.zeros(0, np.int64), np.zeros(0, np.int64), empty,
                         np.zeros(0, np.int8) if labelled else None)
-    ids = np.array([row[:2] for row in rows], dtype=np.int64)
-    raw = np.array([row[2:] for row in rows], dtype=np.float64)  # None becomes nan
     since_item, orders_90, orders_365, item_gap, cadence = raw[:, :5].T
     since_any, buyer_orders, revenue, item_revenue, label = raw[:, 5:].T
     gap = np.where(np.isnan(item_gap), np.where(np.isnan(cadence), NO_GAP_DAYS, cadence),
@@ -295,4 +307,4 @@ def _snapshot(as_of: datetime, rows: list[tuple], labelled: bool) -> Snapshot:
         np.log1p(np.maximum(revenue, 0.0)), np.clip(share, 0.0, 1.0), since_item / gap,
     ]).astype(np.float32)
     y = label.astype(np.int8) if labelled else None
-    return Snapshot(as_of, ids[:, 0], ids[:, 1], X, y)
+    return Snapshot(as_of, buyers, items, X, y)

@@ -133,3 +133,27 @@ def test_every_phase_is_timed_when_the_recompute_exists():
         assert f"| {phase} |" in table
     assert "Peak memory" in table
     assert not _bench_orders().exists()
+
+
+def test_reuse_times_the_recompute_over_kept_data_and_rolls_its_work_back():
+    from segments.models import BuyerFacts, SegmentRun
+
+    call_command("bench_segments", *SMALL, "--only-generate", "--keep", stdout=StringIO())
+    kept = _bench_orders().count()
+    with pytest.raises(CommandError, match="--reuse"):
+        call_command("bench_segments", *SMALL, stdout=StringIO())
+    out = StringIO()
+
+    call_command("bench_segments", "--reuse", stdout=out)
+
+    table = out.getvalue()
+    assert "| generate |" not in table
+    assert "| full recompute |" in table and "| incremental recompute |" in table
+    assert f"300 buyers, 60 products, {kept:,} orders, 5,000 order lines" in table
+    assert _bench_orders().count() == kept
+    assert not BuyerFacts.objects.exists() and not SegmentRun.objects.exists()
+
+
+def test_reuse_without_kept_data_says_how_to_keep_some():
+    with pytest.raises(CommandError, match="--only-generate --keep"):
+        call_command("bench_segments", "--reuse", stdout=StringIO())

@@ -5,7 +5,11 @@ orders and time an incremental one, with each phase's wall time and the process'
 Buyers behave as real ones do, so the analysis has structure to find: each has a cadence (weekly
 to yearly), a favourite category, a basket size by kind; some lapse, some never order. Every
 generated row carries the bench prefix, and everything runs in one transaction that is rolled back
-at the end (`--keep` commits it), so nothing of the benchmark stays in the database."""
+at the end (`--keep` commits it), so nothing of the benchmark stays in the database.
+
+To time the recompute again and again without generating each time: `--only-generate --keep` once,
+then `--reuse` as often as needed (each run's recompute and new orders are rolled back); delete the
+kept data by hand (or drop the database) when done."""
 
 import datetime
 import json
@@ -226,6 +230,32 @@ class Generator:
         self.organisation_ids += [None] * self.consumers
         self.kinds = [o["kind"] for o in organisations] + ["consumer"] * self.consumers
 
+    @classmethod
+    def load(cls, *, seed: int, now: datetime.datetime) -> "Generator":
+        """The world a `--keep` run left in the database, enough to add orders to it: products
+        (prices drawn again from the seed), buyers and who places their orders."""
+        products = list(Product.objects.filter(sku__startswith=SKU_PREFIX).order_by("pk")
+                        .values_list("pk", "category__slug", "vat_category"))
+        organisations = list(Organisation.objects.filter(name__startswith=NAME_PREFIX)
+                             .order_by("pk").values_list("pk", "kind"))
+        placers = list(User.objects.filter(email__endswith=EMAIL_DOMAIN).order_by("pk")
+                       .values_list("pk", flat=True))
+        lines = OrderLine.objects.filter(order__number__startswith=NUMBER_PREFIX).count()
+        generator = cls(buyers=len(placers), lines=lines, seed=seed, now=now)
+        generator.organisations = len(organisations)
+        generator.consumers = len(placers) - len(organisations)
+        generator.by_category = [[] for _ in CATEGORIES]
+        for position, (pk, slug, vat) in enumerate(products):
+            index = int(slug.removeprefix("bench-"))
+            pence = round(generator.rng.lognormvariate(7.0, 1.0)) + 50
+            generator.products.append((pk, index, pence, 0 if vat == "zero" else 20))
+            generator.by_category[index].append(position)
+        generator.placers = placers
+        generator.organisation_ids = [pk for pk, _ in organisations]
+        generator.organisation_ids += [None] * generator.consumers
+        generator.kinds = [kind for _, kind in organisations] + ["consumer"] * generator.consumers
+        return generator
+
     # -- orders --------------------------------------------------------------------------------
     def order_days(self, buyer: int) -> list[float]:
         """Days before now of one buyer's orders: a cadence from a start day, perhaps stopping
@@ -358,6 +388,25 @@ def _computed_segments() -> int:
     return len(segments)
 
 
+def _analyse_generated() -> None:
+    """Statistics of the generated tables, as autovacuum keeps them in a real database: without
+    them the planner, inside this one transaction, would plan for the tables as they were."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in (Organisation, User, Membership, Product, Order, OrderLine):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
+def _kept_counts(generator: Generator) -> dict:
+    from segments.models import Segment
+
+    return {"buyers": generator.buyers, "products": len(generator.products),
+            "orders": Order.objects.filter(number__startswith=NUMBER_PREFIX).count(),
+            "lines": generator.lines,
+            "segments": Segment.objects.filter(code__startswith="bench-").count()}
+
+
 def _has_real_data() -> bool:
     return (
         Organisation.objects.exclude(name__startswith=NAME_PREFIX).exists()
@@ -383,6 +432,9 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true",
                             help="run even though the database holds other data")
         parser.add_argument("--keep", action="store_true", help="commit the generated data")
+        parser.add_argument("--reuse", action="store_true",
+                            help="time the recompute over the data an earlier --only-generate "
+                            "--keep run left (the recompute is still rolled back)")
         parser.add_argument("--only-generate", action="store_true",
                             help="generate and time that alone (no recompute)")
         parser.add_argument("--tracemalloc", action="store_true",
@@ -397,13 +449,20 @@ class Command(BaseCommand):
         if not options["force"] and _has_real_data():
             raise CommandError("The database holds organisations, products or orders of its own: "
                                "run the benchmark on an empty database, or pass --force.")
-        if Product.objects.filter(sku__startswith=SKU_PREFIX).exists():
-            raise CommandError("Benchmark data kept by an earlier run is in the database.")
+        kept = Product.objects.filter(sku__startswith=SKU_PREFIX).exists()
+        if kept != options["reuse"]:
+            raise CommandError("Benchmark data kept by an earlier run is in the database: "
+                               "pass --reuse." if kept else "No kept benchmark data to reuse: "
+                               "run with --only-generate --keep first.")
         self.tracing, self.rows = options["tracemalloc"], []
         with transaction.atomic():
-            generator = Generator(buyers=buyers, lines=lines, seed=options["seed"],
-                                  now=timezone.now())
-            counts = self._phase("generate", lambda: self._generate(generator))
+            if options["reuse"]:
+                generator = Generator.load(seed=options["seed"], now=timezone.now())
+                counts = _kept_counts(generator)
+            else:
+                generator = Generator(buyers=buyers, lines=lines, seed=options["seed"],
+                                      now=timezone.now())
+                counts = self._phase("generate", lambda: self._generate(generator))
             if not options["only_generate"]:
                 from segments.services import recompute_segments
 
@@ -424,6 +483,7 @@ class Command(BaseCommand):
         generator.buyers_rows()
         counts = generator.orders()
         counts["segments"] = _computed_segments()
+        _analyse_generated()
         counts["buyers"] = generator.buyers
         counts["products"] = len(generator.products)
         return counts
@@ -470,9 +530,11 @@ def _write_section(path: Path, table: str) -> None:
         "generates buyers (three in ten organisations), products in twelve categories and "
         "24 months of orders — each buyer with a cadence from weekly to yearly, a favourite "
         "category, one in seven lapsing and one in ten never ordering — with PostgreSQL COPY, "
-        "then times a full recompute, adds 1,000 orders and times an incremental one. Rows "
+        "analyses the tables (as autovacuum would in a real database), then times a full "
+        "recompute, adds 1,000 orders and times an incremental one. Rows "
         "under a phase are the recompute's own phases (`SegmentRun.timings`). Everything is "
-        "rolled back at the end. The suite runs it with `--small` "
+        "rolled back at the end (`--only-generate --keep` once, then `--reuse`, times the "
+        "recompute again over the same data). The suite runs it with `--small` "
         "(`tests/segments/test_bench_segments.py`).\n\n" + table + "\n"
     )
     text = path.read_text() if path.exists() else ""

@@ -19,10 +19,13 @@ from segments.analysis.propensity import (
     snapshot_features,
     train_and_score,
 )
+from segments.analysis.propensity_features import history_tables
+from segments.analysis.propensity_today import today_features
 from segments.models import Audience, PropensityModel, PropensityScore
 from tests.factories import OrganisationFactory, UserFactory
 from tests.factories.analysis_propensity import (
     OrderHistory,
+    consumers,
     days_before,
     noise_world,
     organisations,
@@ -146,6 +149,28 @@ def test_products_scored_are_the_buyers_three_most_bought_in_the_year():
     assert sorted(snap.items.tolist()) == sorted(p.pk for p in products[:3])
 
 
+@pytest.mark.parametrize("audience", [Audience.ORGANISATIONS, Audience.CONSUMERS])
+@pytest.mark.parametrize("level", ["category", "product"])
+def test_todays_features_for_scoring_are_those_of_the_feature_query(audience, level):
+    planted_world(now=NOW, audience=audience, regular=25, random_buyers=25)
+    dressing, gloves, *_ = propensity_catalogue()
+    single = OrderHistory(placer=placer())
+    buyer = ({"organisation": organisations(1)[0]} if audience == Audience.ORGANISATIONS
+             else {"consumer": consumers(1)[0]})
+    single.add(**buyer, at=days_before(NOW, 3), lines=[(gloves, 2, "7.50")])
+    single.write()
+
+    with history_tables(audience=audience, until=NOW):
+        derived = today_features(audience=audience, as_of=NOW, level=level)
+        queried = snapshot_features(audience=audience, as_of=NOW, level=level, labelled=False)
+
+    assert len(queried.buyers) > 50
+    assert derived.buyers.tolist() == queried.buyers.tolist()
+    assert derived.items.tolist() == queried.items.tolist()
+    assert np.allclose(derived.X, queried.X, rtol=1e-5, atol=1e-4)
+    assert derived.y is None
+
+
 # --- the plan: a holdout strictly after every training label -------------------------------
 
 def test_training_label_windows_end_before_the_holdout_starts():
@@ -175,7 +200,13 @@ def test_the_training_reads_each_snapshot_as_planned_and_scores_as_of_now(monkey
         calls.append((kwargs["as_of"], kwargs.get("labelled", True), kwargs.get("level")))
         return snap
 
+    def today_spy(**kwargs):
+        calls.append((kwargs["as_of"], False, kwargs.get("level")))
+        return real_today(**kwargs)
+
+    real_today = propensity.today_features
     monkeypatch.setattr(propensity, "snapshot_features", spy)
+    monkeypatch.setattr(propensity, "today_features", today_spy)
     model = _model(train_and_score(now=NOW), Audience.ORGANISATIONS)
 
     labelled = [as_of for as_of, with_label, _ in calls if with_label]
