@@ -9,6 +9,16 @@ from territories.postcodes import normalise_postcode
 from .models import ROLE_FIELDS, Budget, CostCentre, Membership, Role, Site
 
 
+class IsoDateInput(forms.DateInput):
+    """A browser date picker. `<input type="date">` takes ISO dates only (2026-12-11): a date
+    rendered in the site's own format (11/12/2026) would show as empty and be lost on submit."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
 def add_validation_errors(form: forms.Form, error: ValidationError) -> None:
     """Show a service's ValidationError on the form: on the field it names, else above the form."""
     if not hasattr(error, "error_dict"):
@@ -128,6 +138,6 @@ class BudgetForm(forms.ModelForm):
         fields = ["period_start", "period_end", "amount"]
         labels = {"amount": "Budget (£, ex VAT)"}
         widgets = {
-            "period_start": forms.DateInput(attrs={"type": "date"}),
-            "period_end": forms.DateInput(attrs={"type": "date"}),
+            "period_start": IsoDateInput(),
+            "period_end": IsoDateInput(),
         }

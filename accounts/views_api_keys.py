@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 
 from storefront.api.services import api_key_issue, api_key_revoke
 
-from .forms import add_validation_errors
+from .forms import IsoDateInput, add_validation_errors
 from .keys import SELF_SERVICE_SCOPES, ApiKey
 from .mixins import OrganisationAdminRequiredMixin
 from .selectors import organisation_api_keys
@@ -30,7 +30,7 @@ class ApiKeyForm(forms.Form):
     )
     expires_on = forms.DateField(
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=IsoDateInput(),
         help_text="Leave empty for a key that works until it is revoked.",
     )
 

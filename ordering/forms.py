@@ -4,6 +4,8 @@ import datetime
 
 from django import forms
 
+from accounts.forms import IsoDateInput
+
 from .models import DeliveryOption
 
 
@@ -98,7 +100,7 @@ class InstitutionalForm(forms.Form):
                                          empty_value=None)
     requested_delivery_date = forms.DateField(
         label="Requested delivery date", required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=IsoDateInput(),
     )
     contract = forms.TypedChoiceField(label="Contract", coerce=int, required=False,
                                       empty_value=None)
@@ -123,7 +125,7 @@ class InstitutionalForm(forms.Form):
 class RoutedAnswerForm(forms.Form):
     expected_delivery_date = forms.DateField(
         label="Expected delivery date", required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=IsoDateInput(),
     )
     reason = forms.CharField(label="Reason for declining", required=False, max_length=500)
 

@@ -11,6 +11,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from accounts.forms import IsoDateInput
+
 from . import services
 from .admin import OrganisationPricingAdmin
 from .models import Quote, QuoteLine, QuoteStatus
@@ -108,7 +110,7 @@ class QuoteAdmin(OrganisationPricingAdmin):
 
 
 class QuoteAnswerForm(forms.Form):
-    expires_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    expires_on = forms.DateField(widget=IsoDateInput())
     response_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
     def __init__(self, *args, lines, **kwargs):
