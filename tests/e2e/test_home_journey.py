@@ -1,8 +1,10 @@
-"""The front page in a real browser for a visitor, a clinic, an NHS trust and a patient: each
-sees the content of their own segments and the panels of their role, with no console error."""
+"""The front page in a real browser for a visitor, a clinic, an NHS trust, a distributor and a
+patient: each sees the content of their own segments and the panels of their role, with no
+console error."""
 
 from merchandising.models import BlockAudience, BlockKind
 from pricing.models import PriceListKind
+from segments.models import Segment
 from tests.catalog.world import build_world
 from tests.e2e.conftest import ARTIFACTS, JOURNEY_MARKS
 from tests.factories.accounts import DEMO_PASSWORD
@@ -21,6 +23,8 @@ def _content(world):
     make_block(title="Foam dressings for clinics", kind=BlockKind.OFFER, promotion=promotion,
                segments=[segments["private-clinics"]])
     make_block(title="Framework prices for trusts", segments=[segments["nhs-trusts"]])
+    make_block(title="Routed orders need your answer",
+               segments=[Segment.objects.get(code="distributors")])
     make_block(title="Shop for home", kind=BlockKind.FEATURED_CATEGORIES, segments=[retail],
                categories=[world.categories["walking-aids"]])
     make_block(title="Living well at home", kind=BlockKind.BANNER,
@@ -70,6 +74,14 @@ def test_each_persona_sees_their_own_front_page(page, live_server):
     main = page.inner_text("main")
     page.screenshot(path=str(ARTIFACTS / "home-3-nhs.png"), full_page=True)
     assert "Framework prices for trusts" in main and "Foam dressings for clinics" not in main
+    assert "Routed orders need your answer" not in main
+    _sign_out(page)
+
+    _sign_in(page, live_server.url, "distributor.north@demo.test")
+    main = page.inner_text("main")
+    page.screenshot(path=str(ARTIFACTS / "home-3b-distributor.png"), full_page=True)
+    assert "Routed orders need your answer" in main
+    assert "Framework prices for trusts" not in main and "Foam dressings for clinics" not in main
     _sign_out(page)
 
     _sign_in(page, live_server.url, "patient@demo.test")
