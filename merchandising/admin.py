@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from accounts.selectors import managed_organisation_ids
-from pricing.admin import PreviewForm, _preview_buyer
+from segments.admin_preview import BuyerPickerForm
 
 from . import services
 from .models import ContentBlock
@@ -100,11 +100,11 @@ class ContentBlockAdmin(admin.ModelAdmin):
         """Preview as buyer: the front page's blocks exactly as the chosen buyer sees them."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        form = BuyerPickerForm(request.GET or None,
+        form = BlockPreviewForm(request.GET or None,
                                scope=managed_organisation_ids(request.user))
         buyer, problem, blocks = None, "", []
         if request.GET and form.is_valid():
-            buyer, problem = _preview_buyer(form.cleaned_data)
+            buyer, problem = form.buyer()
             if buyer is not None:
                 blocks = blocks_for(buyer, form.moment())
         return TemplateResponse(request, "admin/merchandising/preview.html", {
@@ -114,11 +114,9 @@ class ContentBlockAdmin(admin.ModelAdmin):
         })
 
 
-class BuyerPickerForm(PreviewForm):
-    """The price preview's buyer picker (organisation and site, or a consumer), and a moment."""
+class BlockPreviewForm(BuyerPickerForm):
+    """The buyer to preview as, and the moment to see their front page at."""
 
-    skus = None
-    quantity = None
     at = forms.DateTimeField(
         required=False, label="At", help_text="Leave empty for now (YYYY-MM-DD HH:MM).",
     )

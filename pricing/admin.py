@@ -16,9 +16,9 @@ from import_export.admin import ImportExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.admin_scoping import ScopedRelatedFieldListFilter
-from accounts.models import Membership, Organisation, Site, User
+from accounts.models import Organisation
 from catalog.models import Product
-from segments.resolver import resolve
+from segments.admin_preview import BuyerPickerForm
 
 from . import services
 from .engine import price_explanations, prices_for
@@ -197,7 +197,7 @@ class PriceListAdmin(SimpleHistoryAdmin):
         form = PreviewForm(request.GET or None, scope=_scope(request))
         rows, buyer, problem = [], None, ""
         if request.GET and form.is_valid():
-            buyer, problem = _preview_buyer(form.cleaned_data)
+            buyer, problem = form.buyer()
             if buyer is not None:
                 products = list(Product.objects.filter(sku__in=form.cleaned_data["skus"]))
                 quantity = form.cleaned_data["quantity"]
@@ -226,54 +226,16 @@ class PriceFileForm(forms.Form):
         return upload
 
 
-class PreviewForm(forms.Form):
-    organisation = forms.ModelChoiceField(
-        queryset=Organisation.objects.none(), required=False,
-        help_text="Leave empty to preview as a retail consumer.",
-    )
-    site = forms.ModelChoiceField(queryset=Site.objects.none(), required=False)
-    consumer = forms.EmailField(required=False, help_text="A retail consumer's email (optional).")
+class PreviewForm(BuyerPickerForm):
+    """The buyer to preview as, and the products and quantity to price for them."""
+
     skus = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}),
                            help_text="SKUs separated by spaces, commas or lines.")
     quantity = forms.IntegerField(min_value=1, initial=1)
 
-    def __init__(self, *args, scope=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        organisations = Organisation.objects.filter(is_active=True)
-        if scope is not None:
-            organisations = organisations.filter(pk__in=scope)
-        self.fields["organisation"].queryset = organisations
-        self.fields["site"].queryset = Site.objects.filter(organisation__in=organisations)
-
     def clean_skus(self):
         text = self.cleaned_data["skus"].replace(",", " ")
         return [s.strip().upper() for s in text.split() if s.strip()]
-
-    def clean(self):
-        cleaned = super().clean()
-        site, organisation = cleaned.get("site"), cleaned.get("organisation")
-        if site is not None and (organisation is None or site.organisation_id != organisation.pk):
-            raise forms.ValidationError("Choose a site of the chosen organisation.")
-        return cleaned
-
-
-def _preview_buyer(data):
-    """Resolve the buyer through the resolver, as one of the organisation's members would be."""
-    organisation = data.get("organisation")
-    if organisation is None:
-        consumer = None
-        if data.get("consumer"):
-            consumer = User.objects.filter(email=data["consumer"].lower()).first()
-            if consumer is None:
-                return None, "No consumer has that email."
-        return resolve(consumer), ""
-    member = (
-        Membership.objects.filter(organisation=organisation, is_active=True, user__is_active=True)
-        .select_related("user").order_by("id").first()
-    )
-    if member is None:
-        return None, f"{organisation} has no active members to preview as."
-    return resolve(member.user, organisation=organisation, site=data.get("site")), ""
 
 
 class EditablePriceListFilter(ScopedRelatedFieldListFilter):

@@ -25,17 +25,20 @@ class OfferReportAdmin(admin.ModelAdmin):
         ).select_related("promotion")
 
     def changelist_view(self, request, extra_context=None):
+        """The page's offers with their use, read in one query for the whole page and kept on
+        each row (the admin object serves every request at once: nothing is kept on it)."""
         response = super().changelist_view(request, extra_context)
         rows = getattr(response, "context_data", {}).get("cl")
         if rows is not None:
-            codes = [b.promotion.code for b in rows.result_list if b.promotion_id]
-            self._usage = promotion_usage(codes)
+            usage = promotion_usage([b.promotion.code for b in rows.result_list
+                                     if b.promotion_id])
+            for block in rows.result_list:
+                block.usage = usage.get(block.promotion.code if block.promotion_id else "")
         return response
 
-    def _used(self, block) -> dict:
-        usage = getattr(self, "_usage", {})
-        code = block.promotion.code if block.promotion_id else ""
-        return usage.get(code, {"orders": 0, "buyers": 0, "revenue": 0})
+    @staticmethod
+    def _used(block) -> dict:
+        return getattr(block, "usage", None) or {"orders": 0, "buyers": 0, "revenue": 0}
 
     @admin.display(description="Times shown (buyer-days)")
     def shown_count(self, block):
