@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories.accounts import DEMO_PASSWORD
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -53,3 +55,17 @@ def page():
 def _note_csp_refusal(message, refused: list) -> None:
     if message.type == "error" and "Content Security Policy" in message.text:
         refused.append(f"{message.location.get('url')}: {message.text}")
+
+
+def sign_in(page, base_url: str, email: str) -> None:
+    """Sign in through the storefront's own sign-in page, as a person would."""
+    page.goto(f"{base_url}/account/login/")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
+def sign_out(page) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state()

@@ -2,23 +2,9 @@
 their own catalogue: a B2B table with ex-VAT prices, or picture cards with VAT-inclusive prices."""
 
 from tests.catalog.world import build_world
-from tests.e2e.conftest import ARTIFACTS, JOURNEY_MARKS
-from tests.factories.accounts import DEMO_PASSWORD
+from tests.e2e.conftest import ARTIFACTS, JOURNEY_MARKS, sign_in, sign_out
 
 pytestmark = JOURNEY_MARKS
-
-
-def _sign_in(page, base_url, email):
-    page.goto(f"{base_url}/account/login/")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-
-
-def _sign_out(page):
-    page.get_by_role("button", name="Sign out").click()
-    page.wait_for_load_state()
 
 
 def test_an_nhs_buyer_and_a_retail_consumer_see_their_own_wound_care_page(page, live_server):
@@ -26,7 +12,7 @@ def test_an_nhs_buyer_and_a_retail_consumer_see_their_own_wound_care_page(page, 
     silver, foam = world.products["silver"], world.products["foam"]
     url = f"{live_server.url}/catalogue/c/wound-care/"
 
-    _sign_in(page, live_server.url, "nhs.buyer@demo.test")
+    sign_in(page, live_server.url, "nhs.buyer@demo.test")
     page.goto(url)
     page.screenshot(path=str(ARTIFACTS / "catalogue-nhs-buyer-wound-care.png"), full_page=True)
     table = page.locator("table.product-table")
@@ -41,9 +27,9 @@ def test_an_nhs_buyer_and_a_retail_consumer_see_their_own_wound_care_page(page, 
     page.wait_for_url("**class=III**")
     page.screenshot(path=str(ARTIFACTS / "catalogue-nhs-buyer-class-iii.png"), full_page=True)
     assert page.locator("[data-sku]").all_inner_texts() and page.locator("[data-sku]").count() == 1
-    _sign_out(page)
+    sign_out(page)
 
-    _sign_in(page, live_server.url, "patient@demo.test")
+    sign_in(page, live_server.url, "patient@demo.test")
     page.goto(url)
     page.screenshot(path=str(ARTIFACTS / "catalogue-patient-wound-care.png"), full_page=True)
     cards = page.locator(".product-card")

@@ -6,8 +6,7 @@ from merchandising.models import BlockAudience, BlockKind
 from pricing.models import PriceListKind
 from segments.models import Segment
 from tests.catalog.world import build_world
-from tests.e2e.conftest import ARTIFACTS, JOURNEY_MARKS
-from tests.factories.accounts import DEMO_PASSWORD
+from tests.e2e.conftest import ARTIFACTS, JOURNEY_MARKS, sign_in, sign_out
 from tests.factories.merchandising import make_block
 from tests.pricing.conftest import make_list, price
 
@@ -33,19 +32,6 @@ def _content(world):
                image_alt="A walking frame")
 
 
-def _sign_in(page, base_url, email):
-    page.goto(f"{base_url}/account/login/")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-
-
-def _sign_out(page):
-    page.get_by_role("button", name="Sign out").click()
-    page.wait_for_load_state()
-
-
 def test_each_persona_sees_their_own_front_page(page, live_server):
     world = build_world()
     _content(world)
@@ -60,7 +46,7 @@ def test_each_persona_sees_their_own_front_page(page, live_server):
     assert "Foam dressings for clinics" not in main
     assert page.locator(".home-block-image").evaluate("img => img.naturalWidth") > 0
 
-    _sign_in(page, live_server.url, "clinic.buyer@demo.test")
+    sign_in(page, live_server.url, "clinic.buyer@demo.test")
     main = page.inner_text("main")
     page.screenshot(path=str(ARTIFACTS / "home-2-clinic.png"), full_page=True)
     assert "Foam dressings for clinics" in main
@@ -68,23 +54,23 @@ def test_each_persona_sees_their_own_front_page(page, live_server):
     assert "£8.00" in main
     assert "Framework prices for trusts" not in main and "Living well at home" not in main
     assert page.locator("[data-panel=orders]").is_visible()
-    _sign_out(page)
+    sign_out(page)
 
-    _sign_in(page, live_server.url, "nhs.buyer@demo.test")
+    sign_in(page, live_server.url, "nhs.buyer@demo.test")
     main = page.inner_text("main")
     page.screenshot(path=str(ARTIFACTS / "home-3-nhs.png"), full_page=True)
     assert "Framework prices for trusts" in main and "Foam dressings for clinics" not in main
     assert "Routed orders need your answer" not in main
-    _sign_out(page)
+    sign_out(page)
 
-    _sign_in(page, live_server.url, "distributor.north@demo.test")
+    sign_in(page, live_server.url, "distributor.north@demo.test")
     main = page.inner_text("main")
     page.screenshot(path=str(ARTIFACTS / "home-3b-distributor.png"), full_page=True)
     assert "Routed orders need your answer" in main
     assert "Framework prices for trusts" not in main and "Foam dressings for clinics" not in main
-    _sign_out(page)
+    sign_out(page)
 
-    _sign_in(page, live_server.url, "patient@demo.test")
+    sign_in(page, live_server.url, "patient@demo.test")
     main = page.inner_text("main")
     page.screenshot(path=str(ARTIFACTS / "home-4-patient.png"), full_page=True)
     assert "Shop for home" in main and "Walking aids" in main

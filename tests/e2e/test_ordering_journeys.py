@@ -5,24 +5,10 @@ quick order comes back partly backordered."""
 import datetime
 
 from ordering.models import Stock
-from tests.e2e.conftest import ARTIFACTS, JOURNEY_MARKS
-from tests.factories.accounts import DEMO_PASSWORD
+from tests.e2e.conftest import ARTIFACTS, JOURNEY_MARKS, sign_in, sign_out
 from tests.ordering.conftest import build_world
 
 pytestmark = JOURNEY_MARKS
-
-
-def _sign_in(page, base_url, email):
-    page.goto(f"{base_url}/account/login/")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-
-
-def _sign_out(page):
-    page.get_by_role("button", name="Sign out").click()
-    page.wait_for_load_state()
 
 
 def _add_from_product_page(page, base_url, product, quantity):
@@ -42,7 +28,7 @@ def test_a_patient_buys_a_walking_frame_with_vat_relief_and_pays_by_test_card(pa
     world = build_world()
     frame = world.frame
 
-    _sign_in(page, live_server.url, "patient@ordering.test")
+    sign_in(page, live_server.url, "patient@ordering.test")
     _add_from_product_page(page, live_server.url, frame, 1)
     page.goto(f"{live_server.url}/cart/")
     assert frame.name in page.inner_text("table.order-lines")
@@ -88,7 +74,7 @@ def test_a_patient_buys_a_walking_frame_with_vat_relief_and_pays_by_test_card(pa
 def test_an_nhs_order_to_two_wards_is_approved_from_the_approval_queue(page, live_server):
     world = build_world()
 
-    _sign_in(page, live_server.url, "requisitioner@ordering.test")
+    sign_in(page, live_server.url, "requisitioner@ordering.test")
     _add_from_product_page(page, live_server.url, world.dressing, 20)
     _add_from_product_page(page, live_server.url, world.frame, 2)
     page.goto(f"{live_server.url}/cart/")
@@ -118,9 +104,9 @@ def test_an_nhs_order_to_two_wards_is_approved_from_the_approval_queue(page, liv
     assert world.ward_a.name in _line_row(page, world.dressing).inner_text()
     assert world.ward_b.name in _line_row(page, world.frame).inner_text()
     assert "Approve" not in [b.inner_text() for b in page.get_by_role("button").all()]
-    _sign_out(page)
+    sign_out(page)
 
-    _sign_in(page, live_server.url, "approver@ordering.test")
+    sign_in(page, live_server.url, "approver@ordering.test")
     page.get_by_role("link", name="Approvals").first.click()
     page.wait_for_load_state()
     page.screenshot(path=str(ARTIFACTS / "ordering-nhs-3-approval-queue.png"), full_page=True)
@@ -129,9 +115,9 @@ def test_an_nhs_order_to_two_wards_is_approved_from_the_approval_queue(page, liv
     page.get_by_label("Comment").fill("Ward stock agreed")
     page.get_by_role("button", name="Approve").click()
     page.wait_for_load_state()
-    _sign_out(page)
+    sign_out(page)
 
-    _sign_in(page, live_server.url, "requisitioner@ordering.test")
+    sign_in(page, live_server.url, "requisitioner@ordering.test")
     page.get_by_role("link", name="Orders").first.click()
     page.wait_for_load_state()
     page.get_by_role("link", name=number).click()
@@ -146,7 +132,7 @@ def test_an_nhs_order_to_two_wards_is_approved_from_the_approval_queue(page, liv
 def test_a_distributor_csv_quick_order_beyond_stock_is_partly_backordered(page, live_server):
     world = build_world(stock=40)
 
-    _sign_in(page, live_server.url, "distributor@ordering.test")
+    sign_in(page, live_server.url, "distributor@ordering.test")
     page.goto(f"{live_server.url}/cart/quick-order/")
     page.get_by_label("Or upload a CSV file").set_input_files(
         files=[

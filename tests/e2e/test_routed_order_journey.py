@@ -6,25 +6,11 @@ import datetime
 
 from ordering.models import ApprovalRule, Order
 from territories.lookup import region_for_area
-from tests.e2e.conftest import ARTIFACTS, JOURNEY_MARKS
-from tests.factories.accounts import DEMO_PASSWORD
+from tests.e2e.conftest import ARTIFACTS, JOURNEY_MARKS, sign_in, sign_out
 from tests.ordering.conftest import build_world
 from tests.territories.conftest import grant
 
 pytestmark = JOURNEY_MARKS
-
-
-def _sign_in(page, base_url, email):
-    page.goto(f"{base_url}/account/login/")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-
-
-def _sign_out(page):
-    page.get_by_role("button", name="Sign out").click()
-    page.wait_for_load_state()
 
 
 def _protected_world():
@@ -42,7 +28,7 @@ def test_a_trust_buyer_orders_a_protected_line_and_the_distributor_accepts_it(pa
     through = f"Available through {distributor.name}"
     delivery = datetime.date.today() + datetime.timedelta(days=5)
 
-    _sign_in(page, live_server.url, "buyer@ordering.test")
+    sign_in(page, live_server.url, "buyer@ordering.test")
     page.goto(f"{live_server.url}/catalogue/c/ward-consumables/")
     page.screenshot(path=str(ARTIFACTS / "routed-category-trust-buyer.png"), full_page=True)
     row = page.locator(f"tr[data-sku='{dressing.sku}']")
@@ -72,9 +58,9 @@ def test_a_trust_buyer_orders_a_protected_line_and_the_distributor_accepts_it(pa
     assert order.fulfiller_id == distributor.pk and order.state == "routed"
     assert list(order.lines.values_list("product__sku", "quantity")) == [(dressing.sku, 4)]
     assert distributor.name in page.locator("[data-fact='fulfiller']").inner_text()
-    _sign_out(page)
+    sign_out(page)
 
-    _sign_in(page, live_server.url, "distributor@ordering.test")
+    sign_in(page, live_server.url, "distributor@ordering.test")
     page.get_by_role("link", name="Routed orders", exact=True).click()
     page.wait_for_url("**/routed-orders/")
     page.screenshot(path=str(ARTIFACTS / "routed-portal-distributor.png"), full_page=True)
@@ -86,9 +72,9 @@ def test_a_trust_buyer_orders_a_protected_line_and_the_distributor_accepts_it(pa
     order.refresh_from_db()
     assert order.state != "routed" and order.expected_delivery_date == delivery
     assert page.locator("[data-fact='state']").inner_text() == order.get_state_display()
-    _sign_out(page)
+    sign_out(page)
 
-    _sign_in(page, live_server.url, "buyer@ordering.test")
+    sign_in(page, live_server.url, "buyer@ordering.test")
     page.goto(f"{live_server.url}/orders/{order.number}/")
     page.screenshot(path=str(ARTIFACTS / "routed-outcome-trust-buyer.png"), full_page=True)
     fulfiller = page.locator("[data-fact='fulfiller']").inner_text()
