@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "ordering",
     "pricing",
     "merchandising",
+    "insights",
     "storefront",
 ]
 
