@@ -13,7 +13,8 @@ set is the buyer's at the end of the day (`insights.services.segment_sets`).
 placed or changed since then (less an overlap for transactions still open then), and every
 buyer-day since the day of the last refresh, so a segment recompute in between shows in the
 sets of the days it moved. Both write today's `SegmentSize` rows; a rebuild also writes the
-computed segments' past sizes from their movement history.
+computed segments' past sizes from their movement history (static and rule segments keep no
+history: their past sizes are those the refreshes of each day wrote).
 """
 
 import datetime
@@ -257,6 +258,15 @@ def _past_sizes(cursor, today: datetime.date) -> int:
     return written
 
 
+def _delete_rebuilt_sizes(today: datetime.date) -> None:
+    """The sizes a rebuild writes again: today's, and every day's of the computed segments.
+    The past sizes of static and rule segments, which keep no history of their own, stay as the
+    refreshes of those days wrote them."""
+    SegmentSize.objects.filter(
+        Q(day=today) | Q(segment__kind=SegmentKind.COMPUTED)
+    ).delete()
+
+
 def _as_date(value) -> datetime.date:
     return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)
 
@@ -293,8 +303,9 @@ def rebuild(*, now: datetime.datetime | None = None) -> AggregatesRun:
     with transaction.atomic(), connection.cursor() as cursor:
         _prepare(cursor)
         state = _state()
-        for model in (SalesDay, BuyerDay, SegmentSize):
+        for model in (SalesDay, BuyerDay):
             cursor.execute(f"DELETE FROM {_quoted(model)}")
+        _delete_rebuilt_sizes(local_day(now))
         _fill_orders(cursor, touched=False)
         fill_spans(cursor)
         name_segment_sets(cursor)

@@ -251,3 +251,14 @@ def test_a_rebuild_and_a_refresh_take_as_many_statements_for_many_buyers_as_for_
     refresh()
     _more_buyers(3, world["dressing"])
     assert _queries(refresh) == refresh_few
+
+
+def test_a_rebuild_keeps_the_past_sizes_of_segments_that_keep_no_history(world):
+    w = world
+    SegmentSize.objects.create(day=w["day1"], segment=w["nhs"], members=5)
+    SegmentSize.objects.create(day=w["day1"], segment=w["champions"], members=99)
+
+    rebuild()
+
+    assert ("nhs", w["day1"], 5) in sizes()
+    assert ("champions", w["day1"], 2) in sizes()
