@@ -19,7 +19,7 @@ history: their past sizes are those the refreshes of each day wrote).
 
 import datetime
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.db import connection, transaction
@@ -72,6 +72,7 @@ class AggregatesRun:
     sales_rows: int
     segment_sizes: int
     seconds: float
+    timings: dict = field(default_factory=dict)
 
     def __str__(self) -> str:
         kind = "rebuild" if self.full else "refresh"
@@ -104,26 +105,32 @@ def _counted_orders():
     ).order_by()
 
 
+def _touched_audiences():
+    """The counted orders of the touched buyers, one queryset per audience (each read through
+    its own index: the organisation's orders, the consumer's)."""
+    orders = _counted_orders()
+    return [
+        orders.filter(organisation_id__in=RawSQL(
+            f"SELECT buyer FROM {TOUCHED} WHERE buyer > 0", [])),
+        orders.filter(organisation_id__isnull=True, placed_by_id__in=RawSQL(
+            f"SELECT -buyer FROM {TOUCHED} WHERE buyer < 0", [])),
+    ]
+
+
 def _fill_orders(cursor, *, touched: bool) -> None:
     """The counted orders to aggregate (of the touched buyer-days only, when `touched`), then
     their buyer-days."""
-    orders = _counted_orders()
-    if touched:
-        orders = orders.filter(
-            Q(organisation_id__in=RawSQL(f"SELECT buyer FROM {TOUCHED} WHERE buyer > 0", []))
-            | Q(organisation_id__isnull=True,
-                placed_by_id__in=RawSQL(f"SELECT -buyer FROM {TOUCHED} WHERE buyer < 0", []))
-        )
     temporary(cursor, ORDERS, "order_id bigint PRIMARY KEY, buyer bigint, organisation_id bigint, "
                               "user_id bigint, day date, area varchar(2)")
-    values = orders.values_list("pk", "buyer", "organisation_id", "consumer", "day", "area")
-    sql, params = values.query.sql_with_params()
     where = (f" WHERE EXISTS (SELECT 1 FROM {TOUCHED} t WHERE t.buyer = c.buyer "
              f"AND t.day = c.day)") if touched else ""
-    cursor.execute(
-        f"INSERT INTO {ORDERS} (order_id, buyer, organisation_id, user_id, day, area) "
-        f"SELECT * FROM ({sql}) c{where}", params,
-    )
+    for orders in (_touched_audiences() if touched else [_counted_orders()]):
+        values = orders.values_list("pk", "buyer", "organisation_id", "consumer", "day", "area")
+        sql, params = values.query.sql_with_params()
+        cursor.execute(
+            f"INSERT INTO {ORDERS} (order_id, buyer, organisation_id, user_id, day, area) "
+            f"SELECT * FROM ({sql}) c{where}", params,
+        )
     analyse(cursor, ORDERS)
     temporary(cursor, BUYER_DAYS, "buyer bigint, organisation_id bigint, user_id bigint, day date, "
                                   "orders integer, set_key text DEFAULT '', segment_set_id bigint, "
@@ -295,30 +302,51 @@ def _prepare(cursor) -> None:
         cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
 
 
+class _Steps:
+    """Seconds per step of a rebuild or refresh, for the benchmark and the command."""
+
+    def __init__(self):
+        self.timings: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def done(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = round(now - self._last, 3)
+        self._last = now
+
+
 def rebuild(*, now: datetime.datetime | None = None) -> AggregatesRun:
     """Empty the aggregates and fill them again from every counted order line, in one
     transaction; past segment sizes of computed segments from their movement history."""
     now = now or timezone.now()
-    started = time.perf_counter()
+    started, steps = time.perf_counter(), _Steps()
     with transaction.atomic(), connection.cursor() as cursor:
         _prepare(cursor)
         state = _state()
         for model in (SalesDay, BuyerDay):
             cursor.execute(f"DELETE FROM {_quoted(model)}")
         _delete_rebuilt_sizes(local_day(now))
+        steps.done("empty")
         _fill_orders(cursor, touched=False)
+        steps.done("orders")
         fill_spans(cursor)
+        steps.done("segment spans")
         name_segment_sets(cursor)
+        steps.done("segment sets")
         _fill_sales(cursor)
+        steps.done("group lines")
         sales_rows = _write_rows(cursor)
         buyer_days = _count(cursor, BUYER_DAYS)
+        steps.done("write rows")
         sizes = _past_sizes(cursor, local_day(now)) + _today_sizes(local_day(now))
+        steps.done("segment sizes")
         _drop(cursor, ORDERS, BUYER_DAYS, SALES, SPANS)
         seconds = time.perf_counter() - started
         state.refreshed_at = state.rebuilt_at = now
         state.rebuild_seconds = round(seconds, 3)
         state.save()
-    return AggregatesRun(True, buyer_days, sales_rows, sizes, time.perf_counter() - started)
+    return AggregatesRun(True, buyer_days, sales_rows, sizes, time.perf_counter() - started,
+                         steps.timings)
 
 
 def _fill_touched(cursor, since: datetime.datetime) -> None:
@@ -352,25 +380,34 @@ def refresh(*, now: datetime.datetime | None = None) -> AggregatesRun:
     """Rewrite the buyer-days touched since the last refresh from their raw lines, and today's
     segment sizes, in one transaction (a rebuild when the aggregates were never built)."""
     now = now or timezone.now()
-    started = time.perf_counter()
+    started, steps = time.perf_counter(), _Steps()
     with transaction.atomic(), connection.cursor() as cursor:
         _prepare(cursor)
         state = _state()
         if state.refreshed_at is None:
             return rebuild(now=now)
         _fill_touched(cursor, state.refreshed_at - OVERLAP)
+        steps.done("touched buyer-days")
         _delete_touched(cursor)
+        steps.done("delete")
         _fill_orders(cursor, touched=True)
+        steps.done("orders")
         fill_spans(cursor, BUYER_DAYS)
+        steps.done("segment spans")
         name_segment_sets(cursor)
+        steps.done("segment sets")
         _fill_sales(cursor)
+        steps.done("group lines")
         sales_rows = _write_rows(cursor)
         buyer_days = _count(cursor, BUYER_DAYS)
+        steps.done("write rows")
         sizes = _today_sizes(local_day(now))
+        steps.done("segment sizes")
         _drop(cursor, TOUCHED, ORDERS, BUYER_DAYS, SALES, SPANS)
         state.refreshed_at = now
         state.save(update_fields=["refreshed_at"])
-    return AggregatesRun(False, buyer_days, sales_rows, sizes, time.perf_counter() - started)
+    return AggregatesRun(False, buyer_days, sales_rows, sizes, time.perf_counter() - started,
+                         steps.timings)
 
 
 def refresh_after_recompute() -> dict:

@@ -26,7 +26,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 
@@ -82,29 +82,29 @@ def insert_from(cursor, table: str, columns: str, queryset) -> None:
     cursor.execute(f"INSERT INTO {table} ({columns}) {sql}", params)
 
 
-def _only(queryset, buyers: str | None, organisation_field: str, user_field: str):
-    """`queryset` restricted to the buyers in the temporary table `buyers` (None: every buyer)."""
+def _only(queryset, buyers: str | None, organisation_field: str, user_field: str) -> list:
+    """`queryset` restricted to the buyers in the temporary table `buyers`, as one queryset per
+    audience (each read through its own index), or `[queryset]` for every buyer (None)."""
     if buyers is None:
-        return queryset
+        return [queryset]
     organisations = RawSQL(f"SELECT buyer FROM {buyers} WHERE buyer > 0", [])
     consumers = RawSQL(f"SELECT -buyer FROM {buyers} WHERE buyer < 0", [])
-    return queryset.filter(Q(**{f"{organisation_field}__in": organisations})
-                           | Q(**{f"{user_field}__in": consumers}))
+    return [queryset.filter(**{f"{organisation_field}__in": organisations}),
+            queryset.filter(**{f"{user_field}__in": consumers})]
 
 
 def _movement_spans(cursor, buyers: str | None) -> None:
     """Spans of computed segments from the movement history: each entry opens one up to the
     pair's next movement; a pair whose first movement is an exit was in before it."""
-    moves = _only(
-        SegmentMovement.objects.filter(segment__is_active=True, segment__kind=SegmentKind.COMPUTED),
-        buyers, "organisation_id", "user_id",
-    ).annotate(
-        buyer=buyer_key("organisation_id", "user_id"),
-        day=TruncDate("at", tzinfo=local_zone()),
-    ).order_by().values_list("buyer", "segment_id", "direction", "day", "at", "id")
     temporary(cursor, MOVES, "buyer bigint, segment_id bigint, direction varchar(7), day date, "
                              "at timestamp with time zone, id bigint")
-    insert_from(cursor, MOVES, "buyer, segment_id, direction, day, at, id", moves)
+    movements = SegmentMovement.objects.filter(segment__is_active=True,
+                                               segment__kind=SegmentKind.COMPUTED)
+    for moves in _only(movements, buyers, "organisation_id", "user_id"):
+        insert_from(cursor, MOVES, "buyer, segment_id, direction, day, at, id", moves.annotate(
+            buyer=buyer_key("organisation_id", "user_id"),
+            day=TruncDate("at", tzinfo=local_zone()),
+        ).order_by().values_list("buyer", "segment_id", "direction", "day", "at", "id"))
     cursor.execute(f"""
         INSERT INTO {SPANS} (buyer, segment_id, start_day, end_day)
         SELECT buyer, segment_id,
@@ -124,10 +124,10 @@ def _movement_spans(cursor, buyers: str | None) -> None:
 def _current_spans(cursor, queryset, buyers: str | None) -> None:
     """Open spans (always in) for the members `queryset` lists (organisation_id, user_id,
     segment_id)."""
-    rows = _only(queryset, buyers, "organisation_id", "user_id").annotate(
-        buyer=buyer_key("organisation_id", "user_id"),
-    ).order_by().values_list("buyer", "segment_id")
-    insert_from(cursor, SPANS, "buyer, segment_id", rows)
+    for rows in _only(queryset, buyers, "organisation_id", "user_id"):
+        insert_from(cursor, SPANS, "buyer, segment_id", rows.annotate(
+            buyer=buyer_key("organisation_id", "user_id"),
+        ).order_by().values_list("buyer", "segment_id"))
 
 
 def _rule_spans(cursor, buyers: str | None) -> None:
