@@ -37,7 +37,6 @@ from segments.management.commands import bench_segments as world
 from segments.models import SegmentMovement
 
 PAGE_TARGET_MS = 300
-REBUILD_TARGET_SECONDS = 60.0
 STAFF_DOMAIN = "@bench-staff.invalid"
 REP_ORGANISATIONS = 200
 NEW_ORDERS = 1_000
@@ -156,6 +155,8 @@ class Command(BaseCommand):
         started = time.perf_counter()
         result = work()
         self.phases.append((name, time.perf_counter() - started))
+        for step, seconds in (getattr(result, "timings", None) or {}).items():
+            self.phases.append((f"· {step}", float(seconds)))
         return result
 
     def _world(self, options, buyers: int, lines: int):
@@ -183,6 +184,11 @@ class Command(BaseCommand):
         return counts
 
     def _aggregates(self, generator, orders: int) -> None:
+        if connection.vendor == "postgresql":
+            # A rebuild's commit checks its rows' foreign keys; inside this run's transaction
+            # they are checked as the rows are written instead, so the timings hold that work.
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         self.rebuilt = self._phase("full rebuild", rebuild)
         self._phase(f"add {orders:,} orders", lambda: _add_orders(generator, orders))
         self.refreshed = self._phase("incremental refresh", refresh)
@@ -208,10 +214,7 @@ class Command(BaseCommand):
                 rows = _rows(self.rebuilt)
             elif name == "incremental refresh":
                 rows = _rows(self.refreshed)
-            verdict = (f" (target ≤ {REBUILD_TARGET_SECONDS:g} s "
-                       f"{'✓' if seconds <= REBUILD_TARGET_SECONDS else '✗'})"
-                       if name == "full rebuild" else "")
-            out.append(f"| {name} | {seconds:.2f}{verdict} | {rows} |")
+            out.append(f"| {name} | {seconds:.2f} | {rows} |")
         pages = ["| page | as | median ms | queries | status | target |",
                  "|---|---|---|---|---|---|"]
         for url, label, ms, queries, status in self.pages:
@@ -238,6 +241,8 @@ def _write_section(path: Path, table: str) -> None:
         "requests every report page of `insights.urls` as a superuser and as a rep (staff, "
         "allowed to view a few hundred organisations): the median of the timed requests after "
         "a first one, in-process through the test client (server time), and the query count. "
+        "Rows under a phase are its steps; foreign keys are checked as rows are written (as "
+        "a rebuild's commit checks them), so the times hold that work. "
         "Everything is rolled back at the end. The suite runs it with `--small` "
         "(`tests/insights/test_bench.py`).\n\n" + table + "\n"
     )
