@@ -63,6 +63,14 @@ def _url(name: str, kwargs, query: dict) -> str:
     return url
 
 
+def _foreign_keys(when: str) -> None:
+    """A rebuild's commit checks its rows' foreign keys; inside this run's transaction they are
+    checked as the rows are written instead (IMMEDIATE), so the timings hold that work."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET CONSTRAINTS ALL {when}")
+
+
 def _add_orders(generator, count: int) -> None:
     """Orders placed over the last day, stamped as written now (the generator dates a row's
     `updated_at` at its `placed_at`, as for history): what a refresh finds after real orders."""
@@ -184,13 +192,11 @@ class Command(BaseCommand):
         return counts
 
     def _aggregates(self, generator, orders: int) -> None:
-        if connection.vendor == "postgresql":
-            # A rebuild's commit checks its rows' foreign keys; inside this run's transaction
-            # they are checked as the rows are written instead, so the timings hold that work.
-            with connection.cursor() as cursor:
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        _foreign_keys("IMMEDIATE")
         self.rebuilt = self._phase("full rebuild", rebuild)
+        _foreign_keys("DEFERRED")  # the generator writes lines before their orders
         self._phase(f"add {orders:,} orders", lambda: _add_orders(generator, orders))
+        _foreign_keys("IMMEDIATE")
         self.refreshed = self._phase("incremental refresh", refresh)
 
     def _time_pages(self, repeat: int) -> None:
