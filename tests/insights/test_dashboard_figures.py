@@ -1,4 +1,4 @@
-"""The dashboard's figures against the hand-counted world of conftest.py (1-14 November 2026,
+"""The dashboard's figures against the hand-counted world of world.py (1-14 November 2026,
 beside 18-31 October)."""
 
 import datetime

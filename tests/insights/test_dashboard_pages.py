@@ -10,8 +10,8 @@ from django.urls import reverse
 from tests.factories import OrganisationFactory, SegmentFactory, UserFactory
 from tests.factories.insights import buyer_day, segment_size
 
-from .conftest import PERIOD, reporter
 from .pages import as_shown, csv_rows, table_rows
+from .world import PERIOD, reporter
 
 DIMENSIONS = ("segment", "organisation", "rep", "price_list", "category", "area", "region")
 
