@@ -19,7 +19,7 @@ from catalog.models import Category
 from segments.models import Segment
 from territories.models import PostcodeArea, Territory
 
-from ..models import BuyerDay, SalesDay
+from ..models import BuyerDay, SalesDay, SegmentSetMember
 
 MEASURES = ("revenue", "orders", "units", "costed_revenue", "cost", "listed_revenue",
             "list_value")
@@ -68,7 +68,7 @@ class Dimension:
 
 DIMENSIONS = {
     d.code: d for d in (
-        Dimension("segment", "Segment", BuyerDay, ("segment",)),
+        Dimension("segment", "Segment", BuyerDay, ("segment_set",)),
         Dimension("organisation", "Organisation", BuyerDay, ("organisation",)),
         Dimension("rep", "Account manager", BuyerDay, ("rep", "consumer")),
         Dimension("price_list", "Price list", SalesDay, ("price_source", "price_list_code")),
@@ -156,9 +156,7 @@ def figures(sums: dict) -> dict:
 
 def _grouped(dimension: Dimension, period: Period, scope):
     rows = _both_periods(dimension.source, period, scope)
-    if dimension.code == "segment":
-        rows = rows.annotate(segment=F("segment_set__members__segment"))
-    elif dimension.code == "rep":
+    if dimension.code == "rep":
         rows = rows.annotate(
             rep=Coalesce("organisation__account_manager",
                          "organisation__coverage__account_manager"),
@@ -177,7 +175,9 @@ def sales_by(*, dimension: str, period: Period, scope, limit: int | None = None)
     found = list(grouped if limit is None else grouped[:limit + 1])
     more = limit is not None and len(found) > limit
     found = found[:limit] if more else found
-    if chosen.code == "region":
+    if chosen.code == "segment":
+        found = _by_segment(found)
+    elif chosen.code == "region":
         found = _by_region(found)
     labelled = _LABELS[chosen.code](found)
     rows = [{**key, **figures(sums)} for key, sums in zip(labelled, found, strict=True)]
@@ -259,17 +259,37 @@ def _regions_of_areas() -> dict[str, str]:
                 .values_list("postcodearea_id", "territory__name"))
 
 
+def _roll_up(rows: list[dict], name: str, groups_of) -> list[dict]:
+    """Rows added up into the groups `groups_of(row)` names (every figure is a sum, so they
+    add), largest current revenue first; the groups become the `name` key."""
+    totals: dict = {}
+    for row in rows:
+        for group in groups_of(row):
+            into = totals.setdefault(group, {name: group})
+            for key, value in row.items():
+                if key.startswith(("cur_", "prev_")) and value is not None:
+                    into[key] = into.get(key, 0) + value
+    return sorted(totals.values(),
+                  key=lambda r: (-(r.get("cur_revenue") or 0), str(r[name])))
+
+
 def _by_region(area_rows: list[dict]) -> list[dict]:
-    """Postcode-area rows added up into their regions (every figure is a sum, so they add)."""
+    """Postcode-area rows added up into their regions."""
     regions = _regions_of_areas()
-    totals: dict[str, dict] = {}
-    for row in area_rows:
-        region = regions.get(row["postcode_area"], UNKNOWN_AREA_LABEL)
-        into = totals.setdefault(region, {"region": region})
-        for key, value in row.items():
-            if key.startswith(("cur_", "prev_")) and value is not None:
-                into[key] = into.get(key, 0) + value
-    return sorted(totals.values(), key=lambda r: (-(r.get("cur_revenue") or 0), r["region"]))
+    return _roll_up(area_rows, "region",
+                    lambda row: [regions.get(row["postcode_area"], UNKNOWN_AREA_LABEL)])
+
+
+def _by_segment(set_rows: list[dict]) -> list[dict]:
+    """Segment-set rows added up into each segment of the set: a sale counts once in every
+    segment its buyer was in. Summing the few sets first, then joining their members, reads
+    each buyer-day once instead of once per segment."""
+    members: dict[int, list[int]] = {}
+    for set_id, segment_id in SegmentSetMember.objects.filter(
+        segment_set_id__in=[r["segment_set"] for r in set_rows]
+    ).values_list("segment_set_id", "segment_id"):
+        members.setdefault(set_id, []).append(segment_id)
+    return _roll_up(set_rows, "segment", lambda row: members.get(row["segment_set"]) or [None])
 
 
 @dataclass
