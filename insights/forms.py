@@ -13,6 +13,7 @@ from .selectors.dashboard import DIMENSIONS, Period
 LONGEST_PERIOD_DAYS = 3 * 366
 PRESETS = {
     "last_30_days": "Last 30 days",
+    "this_month": "This month",
     "this_quarter": "This quarter",
     "last_12_months": "Last 12 months",
 }
@@ -21,6 +22,8 @@ DEFAULT_PRESET = "last_30_days"
 
 def preset_period(code: str, today: datetime.date) -> Period:
     """The days a preset names, ending today."""
+    if code == "this_month":
+        return Period(today.replace(day=1), today)
     if code == "this_quarter":
         return Period(datetime.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1), today)
     if code == "last_12_months":

@@ -182,7 +182,7 @@ def _figure_columns(first: Column) -> list[Column]:
     return columns
 
 
-def _sales_tables(request, period: Period, dimension: str, scope, *, show_all: bool):
+def _sales_tables(period: Period, dimension: str, scope, *, show_all: bool):
     limit = None if show_all or dimension not in LIMITED_DIMENSIONS else TOP_ROWS
     breakdown = sales_by(dimension=dimension, period=period, scope=scope, limit=limit)
     label = breakdown.dimension.label
@@ -220,7 +220,7 @@ def sales_view(request):
     if period is not None:
         dimension = form.dimension_code()
         show_all = request.GET.get("all") == "1" or bool(request.GET.get("export"))
-        tables, more = _sales_tables(request, period, dimension, reader_scope(request),
+        tables, more = _sales_tables(period, dimension, reader_scope(request),
                                      show_all=show_all)
         exported = export_response(request, tables)
         if exported is not None:

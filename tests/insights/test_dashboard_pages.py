@@ -7,6 +7,8 @@ import datetime
 import pytest
 from django.urls import reverse
 
+from insights.forms import PeriodForm
+from insights.selectors.dashboard import Period
 from tests.factories import OrganisationFactory, SegmentFactory, UserFactory
 from tests.factories.insights import buyer_day, segment_size
 
@@ -228,3 +230,25 @@ def test_a_reporter_without_accounts_sees_no_figures(client, world):
 
     assert table_rows(page.content.decode(), "totals")[0][:3] == ["All sales", "£0.00", "£0.00"]
     assert "Riverside" not in page.content.decode()
+
+
+@pytest.mark.parametrize(("preset", "start"), [
+    ("", datetime.date(2026, 10, 16)), ("last_30_days", datetime.date(2026, 10, 16)),
+    ("this_month", datetime.date(2026, 11, 1)), ("this_quarter", datetime.date(2026, 10, 1)),
+    ("last_12_months", datetime.date(2025, 11, 15)),
+])
+def test_a_preset_names_the_days_up_to_today(preset, start):
+    form = PeriodForm({"preset": preset})
+    assert form.is_valid()
+
+    period = form.period(today=datetime.date(2026, 11, 14))
+
+    assert (period.start, period.end) == (start, datetime.date(2026, 11, 14))
+
+
+def test_two_dates_beat_the_preset():
+    form = PeriodForm({"preset": "this_quarter", **PERIOD})
+    assert form.is_valid()
+
+    assert form.period(today=datetime.date(2026, 12, 1)) == Period(
+        datetime.date(2026, 11, 1), datetime.date(2026, 11, 14))
