@@ -169,6 +169,7 @@ class AggregatesState(models.Model):
     class Meta:
         verbose_name = "aggregates state"
         verbose_name_plural = "aggregates state"
+        permissions = [("view_reports", "Can view the staff reports")]
 
     def __str__(self) -> str:
         return f"aggregates refreshed at {self.refreshed_at}"
