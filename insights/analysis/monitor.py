@@ -60,8 +60,9 @@ def _cache_key(monitor, scope, after, refreshed_at) -> str:
     viewer = "all" if scope is None else hashlib.sha256(
         ",".join(map(str, sorted(scope))).encode()
     ).hexdigest()[:16]
-    stamp = refreshed_at.isoformat() if refreshed_at else "-"
-    return f"insights:monitor:{monitor.pk}:{monitor.frozen_at}:{after}:{stamp}:{viewer}"
+    frozen = monitor.frozen_at.timestamp() if monitor.frozen_at else "-"
+    refreshed = refreshed_at.timestamp() if refreshed_at else "-"
+    return f"insights:monitor:{monitor.pk}:{frozen}:{after}:{refreshed}:{viewer}"
 
 
 def _panel(monitor, scope, first_day, after) -> Panel:
