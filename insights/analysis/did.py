@@ -106,27 +106,43 @@ class Result:
 
 @dataclass
 class Panel:
-    """The frozen accounts and their weekly sums.
+    """The frozen accounts and their sums.
 
-    treated: bool per account; weight: float per account; account, week: int per row of `values`
-    (one row per account and week with sales); values: float rows of FIELDS."""
+    treated: bool per account; weight: float per account; periods: per account, the unweighted
+    sums of FIELDS and the weeks with an order over (first half of the pre-period, second half,
+    post-period), shape (accounts, 3, fields + 1); weekly: per group (treated, control) and
+    week, the weighted sums of FIELDS and the weight of the accounts that ordered, shape
+    (2, weeks, fields + 1)."""
 
     treated: np.ndarray
     weight: np.ndarray
-    account: np.ndarray
-    week: np.ndarray
-    values: np.ndarray
+    periods: np.ndarray
+    weekly: np.ndarray
     weeks_before: int
     weeks_after: int
 
     @classmethod
-    def build(cls, *, treated, weight, account, week, values, weeks_before, weeks_after):
+    def from_rows(cls, *, treated, weight, account, week, values, weeks_before, weeks_after):
+        """From one row per account and week with sales (`values`: rows of FIELDS)."""
+        treated = np.asarray(treated, dtype=bool)
+        weight = np.asarray(weight, dtype=float)
+        account = np.asarray(account, dtype=np.int64)
+        week = np.asarray(week, dtype=np.int64)
         values = np.asarray(values, dtype=float).reshape(-1, len(FIELDS))
-        return cls(
-            np.asarray(treated, dtype=bool), np.asarray(weight, dtype=float),
-            np.asarray(account, dtype=np.int64), np.asarray(week, dtype=np.int64), values,
-            weeks_before, weeks_after,
-        )
+        figures = np.column_stack([values, values[:, 1] > 0])
+        half = period_bounds(weeks_before)[0]
+        period = np.where(week < half, 0, np.where(week < weeks_before, 1, 2))
+        periods = np.zeros((len(treated), 3, len(FIELDS) + 1))
+        np.add.at(periods, (account, period), figures)
+        weekly = np.zeros((2, weeks_before + weeks_after, len(FIELDS) + 1))
+        group = np.where(treated[account], 0, 1)
+        np.add.at(weekly, (group, week), figures * weight[account][:, None])
+        return cls(treated, weight, periods, weekly, weeks_before, weeks_after)
+
+
+def period_bounds(weeks_before: int) -> tuple[int, int]:
+    """The first weeks of the second half of the pre-period and of the post-period."""
+    return weeks_before // 2, weeks_before
 
 
 def analyse(panel: Panel, *, replicates: int = REPLICATES, seed: int = SEED) -> Result:
@@ -138,7 +154,7 @@ def analyse(panel: Panel, *, replicates: int = REPLICATES, seed: int = SEED) -> 
     result.weekly = weekly_series(panel)
     if not (result.treated_accounts and result.control_accounts and panel.weeks_after):
         return result
-    periods = _period_sums(panel)
+    periods = panel.periods
     weeks = _period_weeks(panel)
     rng = np.random.default_rng(seed)
     point, reps = {}, {}
@@ -157,18 +173,13 @@ def analyse(panel: Panel, *, replicates: int = REPLICATES, seed: int = SEED) -> 
 
 def weekly_series(panel: Panel) -> dict[str, np.ndarray]:
     """Each metric per week for (treated, control): weighted means over the group's accounts."""
-    total_weeks = panel.weeks_before + panel.weeks_after
-    rows = np.zeros((2, total_weeks, len(FIELDS) + 1))
-    group = np.where(panel.treated[panel.account], 0, 1)
-    row_weight = panel.weight[panel.account]
-    figures = np.column_stack([panel.values, panel.values[:, 1] > 0])
-    np.add.at(rows, (group, panel.week), figures * row_weight[:, None])
     weights = np.array([panel.weight[panel.treated].sum(), panel.weight[~panel.treated].sum()])
+    rows = panel.weekly
     series = {}
     for metric in METRICS:
         numerator = _combine(rows, metric.numerator)
         denominator = (
-            weights[:, None] * np.ones(total_weeks) if metric.per_week else rows[..., 4]
+            weights[:, None] * np.ones(rows.shape[1]) if metric.per_week else rows[..., 4]
         )
         series[metric.key] = _divide(numerator, denominator)
     return series
@@ -188,24 +199,9 @@ def _divide(numerator, denominator):
                         np.nan)
 
 
-def _halves(weeks_before: int) -> int:
-    return weeks_before // 2
-
-
 def _period_weeks(panel: Panel) -> np.ndarray:
-    half = _halves(panel.weeks_before)
-    return np.array([half, panel.weeks_before - half, panel.weeks_after], dtype=float)
-
-
-def _period_sums(panel: Panel) -> np.ndarray:
-    """Per account, per period (first half of pre, second half of pre, post), the summed fields
-    and the weeks with an order: shape (accounts, 3, fields + 1)."""
-    half = _halves(panel.weeks_before)
-    period = np.where(panel.week < half, 0, np.where(panel.week < panel.weeks_before, 1, 2))
-    sums = np.zeros((len(panel.treated), 3, len(FIELDS) + 1))
-    figures = np.column_stack([panel.values, panel.values[:, 1] > 0])
-    np.add.at(sums, (panel.account, period), figures)
-    return sums
+    half, before = period_bounds(panel.weeks_before)
+    return np.array([half, before - half, panel.weeks_after], dtype=float)
 
 
 def _columns(periods: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -221,8 +217,8 @@ def _bootstrap_sums(columns: np.ndarray, replicates: int, rng) -> np.ndarray:
     out = np.empty((replicates, columns.shape[1]))
     for start in range(0, replicates, _CHUNK):
         size = min(_CHUNK, replicates - start)
-        drawn = rng.integers(0, n, size=(size, n))
-        drawn += (np.arange(size) * n)[:, None]
+        drawn = rng.integers(0, n, size=(size, n), dtype=np.int32)
+        drawn += (np.arange(size, dtype=np.int32) * n)[:, None]
         counts = np.bincount(drawn.ravel(), minlength=size * n).reshape(size, n)
         out[start:start + size] = counts.astype(float) @ columns
     return out

@@ -16,8 +16,13 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from ..models import MonitorGroup, PricingMonitor
-from ..selectors.monitors import aggregates_through, compared_accounts, weekly_account_sums
-from .did import Panel, Result, analyse
+from ..selectors.monitors import (
+    aggregates_through,
+    compared_accounts,
+    period_account_sums,
+    weekly_group_sums,
+)
+from .did import FIELDS, Panel, Result, analyse, period_bounds
 
 CACHE_SECONDS = 6 * 3600
 
@@ -66,15 +71,22 @@ def _cache_key(monitor, scope, after, refreshed_at) -> str:
 
 
 def _panel(monitor, scope, first_day, after) -> Panel:
+    """The panel from three grouped queries: the compared accounts, the sums per period of those
+    with sales, and each group's weighted sums per week."""
+    end_day = monitor.starts_on + datetime.timedelta(weeks=after)
+    width = len(FIELDS) + 1
     accounts = compared_accounts(monitor, scope)
     index = {buyer: i for i, (buyer, _, _) in enumerate(accounts)}
-    end_day = monitor.starts_on + datetime.timedelta(weeks=after)
-    rows = weekly_account_sums(monitor, scope, first_day, end_day)
-    return Panel.build(
-        treated=[group == MonitorGroup.TREATED for _, group, _ in accounts],
-        weight=[weight for _, _, weight in accounts],
-        account=[index[row[0]] for row in rows],
-        week=[row[1] for row in rows],
-        values=np.array([row[2:] for row in rows], dtype=float),
+    periods = np.zeros((len(accounts), 3 * width))
+    for buyer, *sums in period_account_sums(monitor, scope, first_day, end_day,
+                                            period_bounds(monitor.weeks_before)):
+        periods[index[buyer]] = sums
+    weekly = np.zeros((2, monitor.weeks_before + after, width))
+    for group, week, *sums in weekly_group_sums(monitor, scope, first_day, end_day):
+        weekly[0 if group == MonitorGroup.TREATED else 1, int(week)] = sums
+    return Panel(
+        treated=np.array([group == MonitorGroup.TREATED for _, group, _ in accounts], dtype=bool),
+        weight=np.array([weight for _, _, weight in accounts], dtype=float),
+        periods=periods.reshape(-1, 3, width), weekly=weekly,
         weeks_before=monitor.weeks_before, weeks_after=after,
     )

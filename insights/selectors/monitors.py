@@ -12,20 +12,15 @@ Membership at the start, by kind of segment:
 
 import datetime
 
+from django.db import connection
 from django.db.models import (
     Count,
-    F,
-    FloatField,
-    Func,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Sum,
-    Value,
 )
-from django.db.models.functions import Cast
 from django.utils import timezone
 
 from segments.models import (
@@ -96,26 +91,6 @@ def reached_by_price_list(price_list, audience: str, day: datetime.date) -> Q:
     return reached
 
 
-class DaysSince(Func):
-    """Whole days from `origin` to a date column (the column's day on or after the origin)."""
-
-    output_field = IntegerField()
-
-    def __init__(self, expression, origin: datetime.date):
-        super().__init__(expression, Value(origin), output_field=IntegerField())
-
-    def as_sql(self, compiler, connection, **extra):
-        return super().as_sql(compiler, connection, template="(%(expressions)s)",
-                              arg_joiner=" - ", **extra)
-
-    def as_sqlite(self, compiler, connection, **extra):
-        return super().as_sql(
-            compiler, connection,
-            template="CAST(julianday(%(expressions)s) AS INTEGER)", arg_joiner=") - julianday(",
-            **extra,
-        )
-
-
 def monitor_accounts(monitor: PricingMonitor, scope: frozenset[int] | None) -> QuerySet:
     """The monitor's frozen accounts this viewer may see figures of: all (scope None), or the
     organisations in the scope (a rep's book holds no retail consumer)."""
@@ -125,34 +100,91 @@ def monitor_accounts(monitor: PricingMonitor, scope: frozenset[int] | None) -> Q
     return accounts.filter(organisation_id__in=sorted(scope))
 
 
+FIGURES = ("revenue", "orders", "units", "margin", "list_value", "listed_revenue")
+_SUMMED = {
+    "revenue": "CAST(bd.revenue AS DOUBLE PRECISION)",
+    "orders": "bd.orders",
+    "units": "bd.units",
+    "margin": "CAST(bd.costed_revenue - bd.cost AS DOUBLE PRECISION)",
+    "list_value": "CAST(bd.list_value AS DOUBLE PRECISION)",
+    "listed_revenue": "CAST(bd.listed_revenue AS DOUBLE PRECISION)",
+}
+
+
+def _week_sql(vendor: str) -> str:
+    """Whole weeks from the first day (a parameter) to the row's day."""
+    if vendor == "sqlite":
+        return "CAST(julianday(bd.day) - julianday(%s) AS INTEGER) / 7"
+    return "(bd.day - CAST(%s AS DATE)) / 7"
+
+
+def _account_weeks(monitor, scope, first_day, end_day) -> tuple[str, list]:
+    """The SQL (a WITH clause) of the compared accounts (`acc`) and their sums per week with sales
+    (`aw`), and its parameters. Only table and column names known to the models are formatted
+    into it; every value is a parameter."""
+    field = buyer_field(monitor.segment.audience)
+    accounts, days = MonitorAccount._meta.db_table, BuyerDay._meta.db_table
+    in_scope = ""
+    params: list = [monitor.pk]
+    if scope is not None:
+        ids = sorted(scope) or [0]
+        in_scope = f" AND {field} IN ({', '.join(['%s'] * len(ids))})"
+        params += ids
+    sums = ", ".join(f"SUM({sql}) AS {name}" for name, sql in _SUMMED.items())
+    week = _week_sql(connection.vendor)
+    sql = (
+        f"WITH acc AS (SELECT {field} AS buyer, {connection.ops.quote_name('group')} AS grp, "  # noqa: S608
+        f"weight FROM {accounts} WHERE monitor_id = %s AND weight > 0{in_scope}), "
+        f"aw AS (SELECT acc.buyer, acc.grp, acc.weight, {week} AS week, {sums} FROM {days} bd "
+        f"JOIN acc ON bd.{field} = acc.buyer WHERE bd.day >= %s AND bd.day < %s "
+        "GROUP BY 1, 2, 3, 4) "
+    )
+    return sql, [*params, first_day, first_day, end_day]
+
+
+def weekly_group_sums(monitor, scope, first_day: datetime.date, end_day: datetime.date):
+    """Per group and week (week 0 starting on `first_day`, up to `end_day` excluded): the
+    weighted sums of the figures over the compared accounts, and the weight of the accounts that
+    ordered that week. One query, whatever the number of weeks."""
+    with_clause, params = _account_weeks(monitor, scope, first_day, end_day)
+    sums = ", ".join(f"SUM(weight * {name})" for name in FIGURES)
+    sql = (
+        f"{with_clause}SELECT grp, week, {sums}, "  # noqa: S608 - names, not values
+        "SUM(CASE WHEN orders > 0 THEN weight ELSE 0 END) FROM aw GROUP BY grp, week"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def compared_accounts(monitor, scope) -> list[tuple[int, str, float]]:
-    """(buyer id, group, weight) of the accounts in the comparison: weight 0 marks a treated
-    account whose stratum has no control account."""
+    """(buyer id, group, weight) of every compared account, by buyer id: weight 0 (a treated
+    account whose stratum has no control account) is left out."""
     field = buyer_field(monitor.segment.audience)
     return list(
-        monitor_accounts(monitor, scope).filter(weight__gt=0).order_by()
+        monitor_accounts(monitor, scope).filter(weight__gt=0).order_by(field)
         .values_list(field, "group", "weight")
     )
 
 
-def weekly_account_sums(monitor, scope, first_day: datetime.date, end_day: datetime.date):
-    """One row per compared account and week with sales, from `first_day` (week 0) up to, not
-    including, `end_day`: (buyer id, week, revenue, orders, units, margin, list value, listed
-    revenue). One grouped query, whatever the number of weeks."""
-    field = buyer_field(monitor.segment.audience)
-    accounts = monitor_accounts(monitor, scope).filter(weight__gt=0).values(field)
-    week = DaysSince(F("day"), first_day) / Value(7)
-    sums = {
-        "revenue": Sum("revenue"), "orders": Sum("orders"), "units": Sum("units"),
-        "margin": Sum(F("costed_revenue") - F("cost")),
-        "list_value": Sum("list_value"), "listed_revenue": Sum("listed_revenue"),
-    }
-    return list(
-        BuyerDay.objects.filter(**{f"{field}__in": accounts}, day__gte=first_day, day__lt=end_day)
-        .annotate(week=week).order_by().values(field, "week")
-        .annotate(**{name: Cast(total, FloatField()) for name, total in sums.items()})
-        .values_list(field, "week", *sums)
+def period_account_sums(monitor, scope, first_day, end_day, periods: tuple[int, ...]):
+    """Per compared account with sales: its buyer id, and for each period (weeks from the given
+    bounds: [0, b1), [b1, b2), ..., [bn, end)) its summed figures and the weeks with an order.
+    One query."""
+    with_clause, params = _account_weeks(monitor, scope, first_day, end_day)
+    bounds = [0, *periods, 10**6]
+    columns = []
+    for low, high in zip(bounds, bounds[1:], strict=False):
+        within = f"week >= {int(low)} AND week < {int(high)}"
+        columns += [f"SUM(CASE WHEN {within} THEN {name} ELSE 0 END)" for name in FIGURES]
+        columns.append(f"SUM(CASE WHEN {within} AND orders > 0 THEN 1 ELSE 0 END)")
+    sql = (
+        f"{with_clause}SELECT buyer, {', '.join(columns)} "  # noqa: S608 - names, not values
+        "FROM aw GROUP BY buyer"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def aggregates_through() -> datetime.datetime | None:

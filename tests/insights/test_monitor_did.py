@@ -30,7 +30,7 @@ def _panel(*, effect=0.0, pre_trend=0.0, seed=0, treated=80, control=160, before
             account.append(i)
             week.append(w)
             values.append([revenue, 1, 4, revenue * 0.3, revenue * 1.1, revenue])
-    return Panel.build(treated=is_treated, weight=np.ones(n), account=account, week=week,
+    return Panel.from_rows(treated=is_treated, weight=np.ones(n), account=account, week=week,
                        values=values, weeks_before=before, weeks_after=after)
 
 
@@ -91,7 +91,7 @@ def test_weights_give_the_control_group_the_treated_mix():
     """Two control strata, one spending twice the other; weighted to the treated mix (all in the
     low stratum), the control mean is the low stratum's."""
     treated = [True, False, False]
-    panel = Panel.build(treated=treated, weight=[1.0, 2.0, 0.0], account=[0, 1, 2],
+    panel = Panel.from_rows(treated=treated, weight=[1.0, 2.0, 0.0], account=[0, 1, 2],
                         week=[0, 0, 0], values=[[100, 1, 1, 0, 0, 0], [100, 1, 1, 0, 0, 0],
                                                 [200, 1, 1, 0, 0, 0]],
                         weeks_before=4, weeks_after=0)
