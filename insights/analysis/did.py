@@ -1,8 +1,9 @@
 """Difference in differences for a pricing monitor, in numpy alone (no database).
 
-The input is each frozen account (treated or control, with its weight) and the account's sums per
-week, week 0 being the first of the pre-period. Every metric is a weighted ratio of sums over a
-group's accounts and a period's weeks:
+The input is each frozen account (treated or control, with its weight) with its sums over three
+periods (the two halves of the pre-period and the post-period), and each group's weighted sums
+per week, week 0 being the first of the pre-period. Every metric is a weighted ratio of sums over
+a group's accounts and a period's weeks:
 
     revenue, orders, units, margin   sum(w * figure) / (sum(w) * weeks): per account per week
     order frequency                  sum(w * weeks with an order) / (sum(w) * weeks): the share

@@ -29,7 +29,7 @@ CACHE_SECONDS = 6 * 3600
 
 @dataclass
 class MonitorFigures:
-    first_day: datetime.date  # the Monday-or-other day week 0 of the pre-period starts
+    first_day: datetime.date  # the first day of week 0 (the first week of the pre-period)
     result: Result
 
     def week_start(self, week: int) -> datetime.date:
