@@ -51,17 +51,11 @@ class PricingMonitorForm(forms.ModelForm):
         if not cleaned.get("starts_on") and "starts_on" not in self.errors:
             if price_list is not None and price_list.valid_from:
                 cleaned["starts_on"] = price_list.valid_from
-                self.instance.starts_on = price_list.valid_from
             else:
                 self.add_error("starts_on", "Give the day the strategy started (this price list "
                                "has no first day)." if price_list else
                                "Give the day the change started.")
         return cleaned
-
-    def _post_clean(self):
-        if self.cleaned_data.get("starts_on"):
-            self.instance.starts_on = self.cleaned_data["starts_on"]
-        super()._post_clean()
 
 
 def _may_open(request) -> bool:
