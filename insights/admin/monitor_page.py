@@ -106,8 +106,9 @@ def _unit(metric) -> str:
     return f"{metric.label} ({units[metric.kind]})"
 
 
-def _estimate_row(metric, estimate: Estimate | None, alike) -> dict:
+def _estimate_row(metric, estimate: Estimate | None, check) -> dict:
     row = {"metric": _unit(metric)}
+    alike = check.alike if check is not None else None
     if estimate is None:
         return row
     for name in ("treated_pre", "treated_post", "control_pre", "control_post", "value", "low",
@@ -116,13 +117,13 @@ def _estimate_row(metric, estimate: Estimate | None, alike) -> dict:
     row.update(relative=estimate.relative, relative_low=estimate.relative_low,
                relative_high=estimate.relative_high)
     row["pre_trend"] = {True: "moved alike", False: "did NOT move alike", None: "—"}[alike]
+    row["drift"] = check.slope if check is not None else None
     return row
 
 
 def _estimates_table(result) -> Table:
     rows = [
-        _estimate_row(m, result.estimates.get(m.key),
-                      result.pre_trends[m.key].alike if m.key in result.pre_trends else None)
+        _estimate_row(m, result.estimates.get(m.key), result.pre_trends.get(m.key))
         for m in METRICS
     ]
     columns = [
@@ -136,11 +137,13 @@ def _estimates_table(result) -> Table:
         Column("relative_low", "Change: 95% CI low", "percent"),
         Column("relative_high", "Change: 95% CI high", "percent"),
         Column("pre_trend", "Before the start"),
+        Column("drift", "Pre-period drift a week", "percent"),
     ]
     return Table("estimates", "Estimates per metric", columns, rows,
                  caption="Per account per week (percent metrics in percentage points); the "
                  "change is relative to what the treated group would have done had it moved as "
-                 "the control group did.",
+                 "the control group did. The drift is the slope of the weekly difference "
+                 "(treated − control) before the start, relative to the treated group's level.",
                  empty="No estimate yet.")
 
 
