@@ -7,7 +7,8 @@ the catalogue pages do; a product the caller may not see does not exist for them
 from dataclasses import dataclass
 
 import django_filters
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, Greatest
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
@@ -111,9 +112,9 @@ class ProductSerializer(serializers.Serializer):
     price = PriceSerializer(allow_null=True, help_text="null: price on request.")
     availability = AvailabilitySerializer(allow_null=True)
     updated_at = serializers.DateTimeField(
-        source="product.updated_at",
-        help_text="When the product's record last changed (`updated_since` also finds products "
-        "whose price rows changed).",
+        source="product.changed_at",
+        help_text="When the product's record or any of its price rows last changed: the "
+        "largest one you saw is your next `updated_since`, and the answer's `Last-Modified`.",
     )
 
 
@@ -173,8 +174,21 @@ def _requested_quantity(request) -> int:
     return query.validated_data["quantity"]
 
 
+def with_changed_at(products):
+    """Annotate `changed_at`: the latest of the product's own `updated_at` and its price rows',
+    in the same query (a subquery per row fetched)."""
+    newest_price = (
+        PriceListItem.objects.filter(product=OuterRef("pk")).values("product")
+        .annotate(newest=Max("updated_at")).values("newest")
+    )
+    return products.annotate(
+        changed_at=Greatest(F("updated_at"), Coalesce(Subquery(newest_price), F("updated_at")))
+    )
+
+
 def buyer_products(buyer):
-    return with_availability(visible_products(buyer)).select_related("manufacturer", "category")
+    products = with_availability(visible_products(buyer)).select_related("manufacturer", "category")
+    return with_changed_at(products)
 
 
 @extend_schema(parameters=[QUANTITY_PARAMETER], tags=["catalogue"])
