@@ -171,7 +171,12 @@ ORGANISATION_SAVED_FOLLOW_UPS = ["segments.coverage.account_coverage_sync"]
 CELERY_BEAT_SCHEDULE["contract-service-tiers"] = {
     "task": "pricing.tasks.contract_service_tiers_day_start", "schedule": crontab(hour=0, minute=5),
 }
-CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "ordering.tasks.webhooks_sweep", "schedule": 60.0}
+# How often the webhook sweep re-queues due deliveries: a delivery whose worker died is attempted
+# again within a lease plus this (docs/api.md "Webhooks", measured by bench_webhook_recovery).
+WEBHOOK_SWEEP_SECONDS = float(os.environ.get("WEBHOOK_SWEEP_SECONDS", "15"))
+CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {
+    "task": "ordering.tasks.webhooks_sweep", "schedule": WEBHOOK_SWEEP_SECONDS,
+}
 CELERY_BEAT_SCHEDULE["card-payments-settle"] = {
     "task": "ordering.tasks.card_payments_settle", "schedule": 60.0,
 }
@@ -214,7 +219,7 @@ ORDERING_TEST_GATEWAY_DELAY_SECONDS = float(
 # Webhooks (ordering/services/webhooks.py, docs/api.md "Webhooks"). The lease must outlast the
 # timeout: an attempt still waiting for its answer is not started again.
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
-WEBHOOK_LEASE_SECONDS = int(os.environ.get("WEBHOOK_LEASE_SECONDS", "60"))
+WEBHOOK_LEASE_SECONDS = int(os.environ.get("WEBHOOK_LEASE_SECONDS", "30"))
 WEBHOOK_BACKOFF_SECONDS = int(os.environ.get("WEBHOOK_BACKOFF_SECONDS", "30"))
 WEBHOOK_BACKOFF_MAX_SECONDS = int(os.environ.get("WEBHOOK_BACKOFF_MAX_SECONDS", str(6 * 3600)))
 WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
