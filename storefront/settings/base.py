@@ -321,6 +321,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "storefront.api.schema.add_error_responses",
+        "storefront.api.examples.add_examples",
     ],
 }
 
