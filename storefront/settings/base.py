@@ -124,6 +124,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+            # Concurrent requests of the embedded server: a transaction takes the write lock when
+            # it begins (a read lock upgraded later fails at once with "database is locked"), and
+            # waits for it rather than failing.
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

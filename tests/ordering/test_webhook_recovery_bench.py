@@ -1,13 +1,17 @@
 """The webhook recovery benchmark, short: the README's worker (`celery -A storefront worker -B`)
-on Redis and PostgreSQL, killed with SIGKILL while the receiver holds a request open, restarted
-as before — every event reaches every endpoint, each distinct event id once processed, repeats
-only with the same Webhook-Id, within a lease and a sweep of the restart; and nothing of the run
-is left behind."""
+on Redis and PostgreSQL — and `make run`'s embedded server on SQLite — killed with SIGKILL while
+the receiver holds a request open, restarted as before: every event reaches every endpoint, each
+distinct event id once processed, repeats only with the same Webhook-Id, within a lease and a
+sweep of the restart; and nothing of the run is left behind."""
 
 import contextlib
 import io
+import os
 import re
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -17,11 +21,7 @@ from ordering.management.commands.bench_webhook_recovery import NAME
 from ordering.models import OutboxEvent, WebhookDelivery
 from storefront.celery import app
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.redis,
-    pytest.mark.django_db(transaction=True),
-]
+ROOT = Path(__file__).resolve().parents[2]
 
 LEASE_SECONDS = 3
 SWEEP_SECONDS = 1
@@ -59,22 +59,58 @@ def bench_queue(requires_postgres, requires_redis, settings):
                     redis.zrem("unacked_index", tag)
 
 
+def _assert_recovered(report: str, expected: int, first_sweep: float = 0) -> None:
+    summary, delay, restart = SUMMARY.search(report), DELAY.search(report), RESTART.search(report)
+    assert summary and delay and restart, report
+    assert int(summary["delivered"]) == int(summary["expected"]) == expected
+    assert int(summary["distinct"]) == expected and int(summary["missing"]) == 0
+    # The held request came again (same Webhook-Id) once its lease ended; nothing else did.
+    assert 1 <= int(summary["repeated"]) <= int(delay["interrupted"])
+    assert int(summary["requests"]) == expected + int(summary["repeated"])
+    # Worst case: written before the kill, attempted again a lease and a sweep after the restart.
+    slack = 15
+    assert float(delay["worst"]) <= (float(restart["ready"]) + LEASE_SECONDS + SWEEP_SECONDS
+                                     + first_sweep + slack), report
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
 def test_every_event_reaches_every_endpoint_after_the_worker_is_killed(bench_queue):
     out = io.StringIO()
 
     call_command("bench_webhook_recovery", "--events", "6", "--endpoints", "2",
                  "--down-seconds", "1", "--timeout", "120", stdout=out)
 
-    report = out.getvalue()
-    summary, delay, restart = SUMMARY.search(report), DELAY.search(report), RESTART.search(report)
-    assert summary and delay and restart, report
-    assert int(summary["delivered"]) == int(summary["expected"]) == 12
-    assert int(summary["distinct"]) == 12 and int(summary["missing"]) == 0
-    # The held request came again (same Webhook-Id) once its lease ended; nothing else did.
-    assert 1 <= int(summary["repeated"]) <= int(delay["interrupted"])
-    assert int(summary["requests"]) == 12 + int(summary["repeated"])
-    # Worst case: written before the kill, attempted again a lease and a sweep after the restart.
-    slack = 15
-    assert float(delay["worst"]) <= float(restart["ready"]) + LEASE_SECONDS + SWEEP_SECONDS + slack
+    _assert_recovered(out.getvalue(), expected=12)
     assert not Organisation.objects.filter(name=NAME).exists()
     assert OutboxEvent.objects.count() == WebhookDelivery.objects.count() == 0
+
+
+def test_every_event_is_delivered_after_make_runs_server_is_killed(tmp_path):
+    """`make run`: no broker, the server delivers in the request and its scheduler sweeps (its
+    first sweep 5 s after start)."""
+    env = {
+        **os.environ, "DATABASE_URL": "", "REDIS_URL": "", "CELERY_BROKER_URL": "",
+        "DJANGO_SETTINGS_MODULE": "storefront.settings.base",
+        "SQLITE_PATH": str(tmp_path / "db.sqlite3"),
+        "WEBHOOK_LEASE_SECONDS": str(LEASE_SECONDS), "WEBHOOK_SWEEP_SECONDS": str(SWEEP_SECONDS),
+    }
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+
+    run = subprocess.run(
+        [*manage, "bench_webhook_recovery", "--embedded", "--events", "6", "--endpoints", "2",
+         "--down-seconds", "1", "--timeout", "120"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=400,
+    )
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    _assert_recovered(run.stdout, expected=6, first_sweep=5)
+    left = subprocess.run(
+        [*manage, "shell", "-c", "from ordering.models import OutboxEvent; "
+         "print(OutboxEvent.objects.count())"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+    )
+    assert left.stdout.strip().splitlines()[-1] == "0"

@@ -9,11 +9,17 @@ events are written while no worker runs, and the worker is started again exactly
 The command then waits until every delivery is acknowledged and reports, per event id and
 endpoint, how often the receiver saw it, and the worst delay from the event's creation to its
 acknowledged delivery. Everything it wrote is deleted at the end; it runs on the database and
-broker of its environment, so point it at ones of its own (a staging copy), not at production."""
+broker of its environment, so point it at ones of its own (a staging copy), not at production.
+
+`--embedded` measures the set-up of `make run` instead: no broker and no worker, the server
+(`manage.py run_embedded` on this SQLite file) delivers in the request that wrote the event and
+sweeps in its scheduler thread. The events are asked of the server through the API (a
+`webhook.test` per request, several requests at a time), and the server is what is killed."""
 
 import contextlib
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -21,18 +27,21 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import Organisation, OrganisationKind, User
+from accounts.keys import ApiKey, ApiScope
+from accounts.models import Membership, Organisation, OrganisationKind, User
 from ordering.models import (
     DeliveryState,
     Order,
@@ -43,6 +52,7 @@ from ordering.models import (
     WebhookEndpoint,
 )
 from ordering.services.outbox import outbox_record
+from storefront.api.services import api_key_issue, authorization_header
 from storefront.celery import app
 
 ROOT = Path(settings.BASE_DIR)
@@ -118,12 +128,47 @@ def worker_command(schedule_file: Path) -> list[str]:
     return command
 
 
-def start_worker(command: list[str], log_path: Path, overrides: dict) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": _database_url(), "CELERY_TASK_ALWAYS_EAGER": "false",
-           **overrides}
+def worker_env() -> dict:
+    """The worker's environment: this command's database and broker, tasks really queued."""
+    return {"DATABASE_URL": _database_url(), "CELERY_TASK_ALWAYS_EAGER": "false",
+            "WEBHOOK_QUEUE": settings.WEBHOOK_QUEUE}
+
+
+def embedded_command(port: int) -> list[str]:
+    """`make run`'s server: `manage.py run_embedded`, Celery beat's schedule in its process."""
+    return [sys.executable, "manage.py", "run_embedded", "--noreload", f"127.0.0.1:{port}"]
+
+
+def embedded_env() -> dict:
+    """`make run`'s environment (the Makefile's EMBEDDED) on this command's SQLite file."""
+    return {"DATABASE_URL": "", "REDIS_URL": "", "CELERY_BROKER_URL": "",
+            "DJANGO_SETTINGS_MODULE": "storefront.settings.base",
+            "SQLITE_PATH": str(connection.settings_dict["NAME"])}
+
+
+def start_process(command: list[str], log_path: Path, env: dict) -> subprocess.Popen:
+    """Start the worker or server in a process group of its own, with this run's lease and
+    sweep, its output appended to the log."""
+    env = {**os.environ, **env, "WEBHOOK_LEASE_SECONDS": str(settings.WEBHOOK_LEASE_SECONDS),
+           "WEBHOOK_SWEEP_SECONDS": str(settings.WEBHOOK_SWEEP_SECONDS)}
     with log_path.open("a") as log:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,  # noqa: S603
                                 stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def answers(url: str) -> bool:
+    """Does a server answer at this address (any HTTP status)?"""
+    try:
+        requests.get(url, timeout=2)
+    except requests.RequestException:
+        return False
+    return True
 
 
 def kill_worker(process: subprocess.Popen) -> None:
@@ -148,6 +193,8 @@ def stop_worker(process: subprocess.Popen) -> None:
 
 def bench_world_delete() -> None:
     organisations = Organisation.objects.filter(name=NAME)
+    ApiKey.objects.filter(organisation__in=organisations).delete()
+    Membership.objects.filter(organisation__in=organisations).delete()
     WebhookEndpoint.objects.filter(organisation__in=organisations).delete()
     OutboxEvent.objects.filter(organisation__in=organisations).delete()
     Order.objects.filter(number=NUMBER).delete()
@@ -169,6 +216,24 @@ def bench_world(base_url: str, endpoints: int) -> Order:
         organisation=trust, currency="GBP", payment_method=PaymentMethod.ACCOUNT,
         po_number="PO-BENCH-1",
     )
+
+
+def bench_key(order: Order) -> str:
+    """An `Authorization` header for the trust's admin with `webhooks:manage`, as an ERP has."""
+    Membership.objects.create(organisation_id=order.organisation_id, user_id=order.placed_by_id,
+                              is_org_admin=True)
+    key = ApiKey(organisation_id=order.organisation_id, user_id=order.placed_by_id,
+                 name="Bench webhooks", scopes=[ApiScope.WEBHOOKS_MANAGE])
+    _, token = api_key_issue(key=key, created_by=order.placed_by)
+    return authorization_header(token)
+
+
+def ping(server: str, endpoint_id: int, authorization: str) -> None:
+    """Ask the server for a `webhook.test` event to one endpoint: the server writes the event
+    and, under `make run`, delivers it in the same request once committed."""
+    with contextlib.suppress(requests.RequestException):
+        requests.post(f"{server}/api/v1/webhooks/{endpoint_id}/test/", json={},
+                      headers={"Authorization": authorization}, timeout=60)
 
 
 def emit(order: Order, count: int) -> None:
@@ -230,51 +295,68 @@ def wait_for_all(organisation_id: int, expected: int, timeout: float) -> bool:
 class Command(BaseCommand):
     help = (
         "Kill the README's Celery worker (SIGKILL) mid-delivery and measure that every webhook "
-        "event reaches every endpoint, and the worst delay (needs PostgreSQL and Redis)."
+        "event reaches every endpoint, and the worst delay (needs PostgreSQL and Redis); with "
+        "--embedded, kill `make run`'s server instead (SQLite, no broker)."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--events", type=int, default=40,
-                            help="events written (half before the kill, half while no worker "
-                            "runs; default 40)")
+                            help="events written (default 40; with a worker, half before the "
+                            "kill and half while no worker runs)")
         parser.add_argument("--endpoints", type=int, default=3, help="endpoints (default 3)")
         parser.add_argument("--down-seconds", type=float, default=5.0,
-                            help="how long no worker runs after the kill (default 5)")
+                            help="how long nothing runs after the kill (default 5)")
         parser.add_argument("--timeout", type=float, default=600.0,
                             help="give up waiting for the deliveries after this (default 600 s)")
+        parser.add_argument("--embedded", action="store_true",
+                            help="the embedded set-up of `make run`: `manage.py run_embedded` on "
+                            "this SQLite file, events asked of it through the API")
 
     def handle(self, *args, **options):
-        if connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL.startswith(
-                "redis"):
-            raise CommandError("Needs PostgreSQL and Redis: set DATABASE_URL and REDIS_URL.")
-        if options["events"] < 2 or options["endpoints"] < 1:
-            raise CommandError("--events must be at least 2 and --endpoints at least 1.")
+        self._check(options)
+        # Stopped from outside, still stop the worker or server and delete the bench's rows.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
         receiver = Receiver()
         try:
             with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as folder:
-                self._run(receiver, Path(folder), options)
+                order = bench_world(receiver.base_url, options["endpoints"])
+                self.stdout.write(
+                    f"lease {settings.WEBHOOK_LEASE_SECONDS} s, sweep every "
+                    f"{settings.WEBHOOK_SWEEP_SECONDS:g} s, HTTP timeout "
+                    f"{settings.WEBHOOK_TIMEOUT_SECONDS:g} s")
+                run = self._run_embedded if options["embedded"] else self._run_worker
+                run(order, receiver, Path(folder), options)
         finally:
             receiver.stop()
             bench_world_delete()
 
-    def _run(self, receiver: Receiver, folder: Path, options) -> None:
-        order = bench_world(receiver.base_url, options["endpoints"])
+    def _check(self, options) -> None:
+        if options["events"] < 2 or options["endpoints"] < 1:
+            raise CommandError("--events must be at least 2 and --endpoints at least 1.")
+        if options["embedded"]:
+            if connection.vendor != "sqlite" or not settings.CELERY_TASK_ALWAYS_EAGER or \
+                    str(connection.settings_dict["NAME"]).startswith(":memory:"):
+                raise CommandError("--embedded needs the set-up of `make run`: an SQLite file "
+                                   "and no broker (unset DATABASE_URL and REDIS_URL).")
+        elif connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL.startswith(
+                "redis"):
+            raise CommandError("Needs PostgreSQL and Redis: set DATABASE_URL and REDIS_URL.")
+
+    def _run_worker(self, order: Order, receiver: Receiver, folder: Path, options) -> None:
         command = worker_command(folder / "celerybeat-schedule")
         log_path = folder / "worker.log"
         log_path.touch()
         self.stdout.write(f"worker: {' '.join(command[1:])}")
-        self.stdout.write(
-            f"lease {settings.WEBHOOK_LEASE_SECONDS} s, sweep every "
-            f"{settings.WEBHOOK_SWEEP_SECONDS:g} s, HTTP timeout "
-            f"{settings.WEBHOOK_TIMEOUT_SECONDS:g} s")
-        overrides = {"WEBHOOK_QUEUE": settings.WEBHOOK_QUEUE,
-                     "WEBHOOK_LEASE_SECONDS": str(settings.WEBHOOK_LEASE_SECONDS),
-                     "WEBHOOK_SWEEP_SECONDS": str(settings.WEBHOOK_SWEEP_SECONDS)}
         before, during = options["events"] // 2, options["events"] - options["events"] // 2
 
-        worker = start_worker(command, log_path, overrides)
+        def ready(process) -> None:
+            starts = log_path.read_text().count(" ready.")
+            self._wait_ready(process, log_path, lambda: log_path.read_text().count(" ready.")
+                             > starts)
+
+        worker = start_process(command, log_path, worker_env())
         try:
-            self._ready(log_path, worker, 0)
+            ready(worker)
             started = timezone.now()
             emit(order, before)
             if not receiver.first_arrived.wait(120):
@@ -284,8 +366,8 @@ class Command(BaseCommand):
             receiver.release.set()
             emit(order, during)
             time.sleep(options["down_seconds"])
-            worker = start_worker(command, log_path, overrides)
-            self._ready(log_path, worker, 1)
+            worker = start_process(command, log_path, worker_env())
+            ready(worker)
             restarted = timezone.now()
             expected = (before + during) * options["endpoints"]
             complete = wait_for_all(order.organisation_id, expected, options["timeout"])
@@ -294,13 +376,54 @@ class Command(BaseCommand):
         self._report(outcome(order.organisation_id, receiver), started, killed, restarted,
                      expected, complete)
 
-    def _ready(self, log_path: Path, worker: subprocess.Popen, starts_before: int) -> None:
-        deadline = time.monotonic() + 120
-        while log_path.read_text().count(" ready.") <= starts_before:
-            if worker.poll() is not None:
-                raise CommandError(f"The worker exited:\n{log_path.read_text()[-3000:]}")
+    def _run_embedded(self, order: Order, receiver: Receiver, folder: Path, options) -> None:
+        """Under `make run` the server delivers in the request that wrote the event, and its
+        scheduler thread sweeps: kill the server while the receiver holds one such request."""
+        port = free_port()
+        server = f"http://127.0.0.1:{port}"
+        command = embedded_command(port)
+        log_path = folder / "server.log"
+        log_path.touch()
+        self.stdout.write(f"server: {' '.join(command[1:])}")
+        authorization = bench_key(order)
+        endpoints = list(WebhookEndpoint.objects.filter(organisation_id=order.organisation_id)
+                         .order_by("pk").values_list("pk", flat=True))
+        expected = options["events"]
+
+        process = start_process(command, log_path, embedded_env())
+        try:
+            self._wait_ready(process, log_path, lambda: answers(server))
+            started = timezone.now()
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                asked = [pool.submit(ping, server, endpoints[n % len(endpoints)], authorization)
+                         for n in range(expected)]
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline and not (
+                        receiver.first_arrived.is_set()
+                        and sum(f.done() for f in asked) >= expected - 1):
+                    time.sleep(0.05)
+                kill_worker(process)
+                killed = timezone.now()
+                receiver.release.set()
+            time.sleep(options["down_seconds"])
+            process = start_process(command, log_path, embedded_env())
+            self._wait_ready(process, log_path, lambda: answers(server))
+            restarted = timezone.now()
+            complete = wait_for_all(order.organisation_id, expected, options["timeout"])
+        finally:
+            stop_worker(process)
+        self._report(outcome(order.organisation_id, receiver), started, killed, restarted,
+                     expected, complete)
+
+    @staticmethod
+    def _wait_ready(process: subprocess.Popen, log_path: Path, ready, timeout=120) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if process.poll() is not None:
+                raise CommandError(f"It exited:\n{log_path.read_text()[-3000:]}")
             if time.monotonic() > deadline:
-                raise CommandError("The worker was not ready within 120 s.")
+                raise CommandError(f"Not ready within {timeout} s:\n"
+                                   f"{log_path.read_text()[-3000:]}")
             time.sleep(0.2)
 
     def _report(self, found: Outcome, started, killed, restarted, expected: int,
