@@ -10,6 +10,7 @@ whatever the view set: one rule here rather than a decorator on every view. Resp
 neither, such as static files, keep whatever caching they chose.
 """
 
+import contextlib
 import datetime
 import hashlib
 
@@ -86,7 +87,8 @@ def _newest_change(data) -> datetime.datetime | None:
         if isinstance(item, dict):
             for key, value in item.items():
                 if key == "updated_at" and isinstance(value, str):
-                    found.append(datetime.datetime.fromisoformat(value))
+                    with contextlib.suppress(ValueError):
+                        found.append(datetime.datetime.fromisoformat(value))
                 elif isinstance(value, dict | list):
                     pending.append(value)
         elif isinstance(item, list):
