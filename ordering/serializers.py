@@ -156,6 +156,15 @@ class ApprovalSerializer(serializers.Serializer):
     comment = serializers.CharField()
 
 
+class PlacedViaKeySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    prefix = serializers.CharField(help_text="The first characters of the key.")
+    kind = serializers.ChoiceField(choices=["integration", "personal"])
+    role = serializers.CharField(
+        help_text="An integration key's API role (`buyer`, `requisitioner`); empty for a "
+        "personal key.")
+
+
 class OrderSummarySerializer(serializers.Serializer):
     number = serializers.CharField()
     state = serializers.ChoiceField(choices=OrderState.choices)
@@ -167,7 +176,14 @@ class OrderSummarySerializer(serializers.Serializer):
     placed_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField(
         help_text="When anything about the order last changed; see `updated_since`.")
-    placed_by = serializers.EmailField(source="placed_by.email")
+    placed_by = serializers.EmailField(
+        source="placed_by.email",
+        help_text="The member who placed the order; for an order placed through an integration "
+        "key, the member responsible for the key.")
+    placed_via_key = PlacedViaKeySerializer(
+        source="api_key", allow_null=True,
+        help_text="The API key the order was placed through; null for an order placed in the "
+        "storefront.")
     organisation = serializers.CharField(source="organisation.name", allow_null=True)
     fulfiller = serializers.CharField(
         source="fulfiller.name", allow_null=True,

@@ -25,6 +25,15 @@ API_FIELD_NAMES = {
 class KeyFactsSerializer(serializers.Serializer):
     name = serializers.CharField()
     prefix = serializers.CharField()
+    kind = serializers.ChoiceField(
+        choices=["integration", "personal", "staff"],
+        help_text="integration: a service identity of the organisation with its own API role; "
+        "personal: acts as one member with their roles; staff: the manufacturer's systems.")
+    role = serializers.CharField(help_text="An integration key's API role; empty otherwise.")
+    person = serializers.EmailField(
+        source="user.email",
+        help_text="The member a personal key acts as, the member responsible for an integration "
+        "key (its orders are placed in their name), or a staff key's staff member.")
     scopes = serializers.ListField(child=serializers.CharField())
     expires_at = serializers.DateTimeField(allow_null=True)
 
