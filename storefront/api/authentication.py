@@ -148,7 +148,9 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": f"'{KEYWORD} <prefix>.<secret>', as shown once when the key is issued.",
+            "description": f"'{KEYWORD} <prefix>.<secret>', as shown once when the key is issued. "
+            "An integration key acts for its organisation with its own API role; a personal key "
+            "as one member; a staff key (orders:fulfil, prices:import) for a member of staff.",
         }
 
 

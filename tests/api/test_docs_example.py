@@ -62,10 +62,10 @@ def new_trust():
     admin = MembershipFactory(organisation=trust, is_buyer=False, is_org_admin=True,
                               user__email="it@kingsbridge.test").user
     category = CategoryFactory(name="Dressings", slug="docs-dressings")
-    dressing = ProductFactory(sku="WC-10042", name="Silicone foam dressing 10 x 10 cm",
+    dressing = ProductFactory(sku="WC-1002", name="Silicone foam bordered dressing, 10 x 10 cm",
                               category=category)
     CatalogFactory(code="docs-kingsbridge", categories=[category], organisations=[trust])
-    price(make_list("docs-list", PriceListKind.LIST), dressing, "8.10")
+    price(make_list("docs-list", PriceListKind.LIST), dressing, "45.00")
     Stock.objects.create(product=dressing, on_hand=500)
     ApprovalRule.objects.create(organisation=trust, name="Orders of £250 or more",
                                 approver_role="approver", min_total=Decimal("250.00"),
@@ -111,11 +111,11 @@ def test_the_documented_key_example_runs_end_to_end_for_a_new_trust(
     order = Order.objects.get()
     assert (me["organisation"]["id"], me["roles"]) == (trust.pk, ["buyer"])
     assert me["key"]["kind"] == "integration" and me["key"]["person"] == admin.email
-    assert [row["sku"] for row in products["results"]] == ["WC-10042"]
+    assert [row["sku"] for row in products["results"]] == ["WC-1002"]
     (answer,) = placed["orders"]
     assert answer["number"] == order.number == detail["number"]
-    assert answer["lines"][0]["unit_price"] == "8.1000" and answer["total_net"] == "486.00"
-    assert answer["state"] == OrderState.PENDING_APPROVAL  # £486: the trust's rule applies
+    assert answer["lines"][0]["unit_price"] == "45.0000" and answer["total_net"] == "270.00"
+    assert answer["state"] == OrderState.PENDING_APPROVAL  # £270: the trust's rule applies
     assert answer["placed_by"] == admin.email
     assert answer["placed_via_key"]["name"] == "Oracle ERP"
     assert (order.placed_by, order.api_key, order.cost_centre.code) == (admin, key, "W7210")

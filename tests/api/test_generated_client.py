@@ -1,8 +1,8 @@
 """The schema serves real clients: a typed client generated from /api/schema/ by
 openapi-python-client, and nothing else, pages through the catalogue with a trust's integration
-key, places an order with an idempotency key (attributed to the key), reads and cancels it, and — as the distributor the order's protected line was
-routed to — accepts and ships that line with its lots, against the running server. A schema
-change that breaks generated clients fails here."""
+key, places an order with an idempotency key (attributed to the key), reads and cancels it, and —
+as the distributor the order's protected line was routed to — accepts and ships that line with its
+lots, against the running server. A schema change that breaks generated clients fails here."""
 
 import datetime
 import importlib
