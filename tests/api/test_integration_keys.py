@@ -279,7 +279,11 @@ def test_the_key_list_says_what_each_key_acts_as(client, world):
     client.force_login(admin)
 
     page = client.get("/account/api-keys/").content.decode()
+    form = client.get("/account/api-keys/issue/").content.decode()
 
     assert "Integration (requisitioner)" in page and "Personal" in page
+    assert "skip our approval rules" in page
+    assert "Responsible member" in form and world.user("buyer").email in form
+    assert "orders:fulfil" not in form and "prices:import" not in form
     assert f"responsible: {world.user('buyer').email}" in page
     assert ApiKeyKind.STAFF.label not in page
