@@ -21,6 +21,7 @@ from storefront.api.services import api_key_issue, api_key_revoke
 from .forms import IsoDateInput, add_validation_errors
 from .keys import SELF_SERVICE_SCOPES, ApiKey, ApiKeyKind, ApiRole
 from .mixins import OrganisationAdminRequiredMixin
+from .models import Membership
 from .selectors import organisation_api_keys, organisation_members
 from .services import organisation_integration_approval_set
 
@@ -60,10 +61,14 @@ class ApiKeyForm(forms.Form):
         help_text="Leave empty for a key that works until it is revoked.",
     )
 
-    def __init__(self, *args, members, issuer, **kwargs):
+    def __init__(self, *args, members=None, issuer=None, **kwargs):
+        """`members`: the active memberships a responsible member is chosen from; `issuer`: the
+        org admin issuing the key (the default responsible member)."""
         super().__init__(*args, **kwargs)
+        members = members if members is not None else Membership.objects.none()
         self.fields["responsible"].queryset = members
-        self.fields["responsible"].initial = members.filter(user=issuer).first()
+        if issuer is not None:
+            self.fields["responsible"].initial = members.filter(user=issuer).first()
         self.issuer = issuer
 
     def clean_expires_on(self):
