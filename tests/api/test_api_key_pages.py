@@ -146,3 +146,31 @@ def test_an_account_manager_sees_only_their_organisations_keys_in_the_admin(clie
     page = client.get("/admin/accounts/apikey/").content.decode()
 
     assert "Clinic ERP" in page and "Trust ERP" not in page
+
+
+@pytest.mark.django_db
+def test_staff_other_than_superusers_issue_and_see_only_their_own_staff_keys(client, world):
+    from accounts.services import organisation_save
+    from tests.api.conftest import issue_staff_key
+
+    manager, colleague = (UserFactory(email=f"{who}@maker.test", is_staff=True)
+                          for who in ("am", "colleague"))
+    world.clinic.account_manager = manager
+    organisation_save(organisation=world.clinic)
+    issue_staff_key(colleague, name="Colleague feed")
+    client.force_login(manager)
+
+    own = client.post("/admin/accounts/apikey/add/", {
+        "kind": ApiKeyKind.STAFF, "user": manager.pk, "name": "My feed",
+        "scopes": [ApiScope.ORDERS_FULFIL],
+    })
+    for_colleague = client.post("/admin/accounts/apikey/add/", {
+        "kind": ApiKeyKind.STAFF, "user": colleague.pk, "name": "Their feed",
+        "scopes": [ApiScope.ORDERS_FULFIL],
+    })
+    page = client.get("/admin/accounts/apikey/").content.decode()
+
+    assert own.status_code == 200 and ApiKey.objects.get(name="My feed").user == manager
+    assert for_colleague.status_code == 403
+    assert not ApiKey.objects.filter(name="Their feed").exists()
+    assert "My feed" in page and "Colleague feed" not in page
