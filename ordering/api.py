@@ -1,10 +1,11 @@
 """Order endpoints of the REST API, for three callers:
 
 - a buyer's ERP (scope orders:write): place orders with an Idempotency-Key, list and read the
-  organisation's orders as the key's member may see them in the browser, cancel, read backorders;
+  organisation's orders as the key's role may see them (an integration key its own, placed
+  through it), cancel, read backorders;
 - a distributor's ERP (orders:write): the orders routed to it — accept, decline, acknowledge, ship
   with lots, deliver;
-- the manufacturer's ERP (orders:fulfil, issued by staff): direct orders past approval —
+- the manufacturer's ERP (orders:fulfil, on a staff key): direct orders past approval —
   acknowledge, ship with lots, deliver.
 
 Every call goes through the same selectors and services as the pages; an order the caller may not
@@ -230,9 +231,10 @@ def place_order(buyer, data: dict) -> list[Order]:
     ),
 )
 class OrderListCreate(_OrderLists):
-    """List the orders this key's member may see (requisitioners their own; approvers and
-    admins the organisation's), newest first; or place an order, checked and priced exactly as
-    the checkout page does."""
+    """List the orders this key may see (a personal key: its member's, as in the browser —
+    requisitioners and buyers their own, approvers and admins the organisation's; an integration
+    key: those placed through it), newest first; or place an order, checked and priced exactly as
+    the checkout page does, recorded as placed through the key."""
 
     required_scopes = {"GET": ORDERS_WRITE, "POST": ORDERS_WRITE}
 
@@ -449,10 +451,10 @@ class _Fulfilment:
         key, staff = api_key_of(self.request), staff_actor(self.request)
         if key is None:
             return staff.email
-        return f"API key “{key.name}” ({key.prefix}…) issued by {staff.email}"
+        return f"API key “{key.name}” ({key.prefix}…) of {staff.email}"
 
 
-@extend_schema(tags=["fulfilment"], summary="Direct orders to fulfil (staff-issued keys)")
+@extend_schema(tags=["fulfilment"], summary="Direct orders to fulfil (staff keys)")
 class FulfilmentOrderList(_Fulfilment, _OrderLists):
     """The direct orders the manufacturer's ERP fulfils, newest first: released
     to fulfilment and not routed to a distributor. A key with `orders:fulfil`, issued by staff."""

@@ -238,6 +238,15 @@ class ApprovalSerializer(serializers.Serializer):
     comment = serializers.CharField(help_text="The approver's comment.")
 
 
+class PlacedViaKeySerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The name given to the key when it was issued.")
+    prefix = serializers.CharField(help_text="The first characters of the key.")
+    kind = serializers.ChoiceField(choices=["integration", "personal"])
+    role = serializers.CharField(
+        help_text="An integration key's API role (`buyer`, `requisitioner`); empty for a "
+        "personal key.")
+
+
 class OrderSummarySerializer(serializers.Serializer):
     number = serializers.CharField(
         help_text="The order number, e.g. P26-7KQ4-M2XD: its address in the API.",
@@ -258,8 +267,12 @@ class OrderSummarySerializer(serializers.Serializer):
         help_text="When anything about the order last changed; see `updated_since`.")
     placed_by = serializers.EmailField(
         source="placed_by.email",
-        help_text="The email of who placed it.",
-    )
+        help_text="The member who placed the order; for an order placed through an integration "
+        "key, the member responsible for the key.")
+    placed_via_key = PlacedViaKeySerializer(
+        source="api_key", allow_null=True,
+        help_text="The API key the order was placed through; null for an order placed in the "
+        "storefront.")
     organisation = serializers.CharField(
         source="organisation.name", allow_null=True,
         help_text="The buying organisation; null for a retail consumer.",

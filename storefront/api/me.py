@@ -28,10 +28,19 @@ class KeyFactsSerializer(serializers.Serializer):
         help_text="The key's public prefix (12 hex digits): how it is listed; never the "
         "secret.",
     )
+    kind = serializers.ChoiceField(
+        choices=["integration", "personal", "staff"],
+        help_text="integration: a service identity of the organisation with its own API role; "
+        "personal: acts as one member with their roles; staff: the manufacturer's systems.")
+    role = serializers.CharField(help_text="An integration key's API role; empty otherwise.")
+    person = serializers.EmailField(
+        source="user.email",
+        help_text="The member a personal key acts as, the member responsible for an integration "
+        "key (its orders are placed in their name), or a staff key's staff member.")
     scopes = serializers.ListField(
         child=serializers.CharField(),
-        help_text="What the key may do: catalogue:read, orders:write, orders:fulfil, "
-        "prices:import, webhooks:manage.",
+        help_text="What the key may do: catalogue:read, orders:write (customer keys), "
+        "webhooks:manage; orders:fulfil and prices:import (staff keys only).",
     )
     expires_at = serializers.DateTimeField(
         allow_null=True,
