@@ -241,7 +241,9 @@ class ApprovalSerializer(serializers.Serializer):
 class PlacedViaKeySerializer(serializers.Serializer):
     name = serializers.CharField(help_text="The name given to the key when it was issued.")
     prefix = serializers.CharField(help_text="The first characters of the key.")
-    kind = serializers.ChoiceField(choices=["integration", "personal"])
+    kind = serializers.ChoiceField(
+        choices=["integration", "personal"],
+        help_text="integration: the organisation's service identity; personal: one member's key.")
     role = serializers.CharField(
         help_text="An integration key's API role (`buyer`, `requisitioner`); empty for a "
         "personal key.")
