@@ -9,6 +9,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404
 from django.urls import path
 
@@ -393,46 +394,75 @@ class UserAdmin(DjangoUserAdmin):
         )
 
 
-# API keys: staff issue them for any organisation they manage, with every scope -------------------
+# API keys: staff issue the keys of the organisations they manage, and staff keys -----------
 
 from django import forms  # noqa: E402
 from django.template.response import TemplateResponse  # noqa: E402
 
 from storefront.api.services import api_key_issue, api_key_revoke  # noqa: E402
 
-from .keys import ApiKey, ApiScope  # noqa: E402
+from .keys import ApiKey, ApiKeyKind, ApiScope  # noqa: E402
 
 
 class ApiKeyAdminForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(
-        choices=ApiScope.choices, widget=forms.CheckboxSelectMultiple
+        choices=ApiScope.choices, widget=forms.CheckboxSelectMultiple,
+        help_text="A staff key carries only orders:fulfil and prices:import; an organisation's "
+        "key never does.",
     )
 
     class Meta:
         model = ApiKey
-        fields = ("organisation", "user", "name", "scopes", "expires_at")
+        fields = ("kind", "organisation", "user", "role", "name", "scopes", "expires_at")
 
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(OrganisationScopedAdmin):
     """Issue (the token is shown once, on the page after saving), inspect and revoke keys. An issued
-    key is never edited: revoke it and issue another."""
+    key is never edited: revoke it and issue another. A staff key belongs to a member of staff and
+    no organisation: a superuser issues one for any active staff member, other staff for
+    themselves."""
 
     form = ApiKeyAdminForm
     list_display = (
-        "name", "prefix", "organisation", "user", "scopes", "last_used_at", "revoked_at",
+        "name", "kind", "prefix", "organisation", "user", "role", "scopes", "last_used_at",
+        "revoked_at",
     )
-    list_filter = ("revoked_at",)
+    list_filter = ("kind", "revoked_at")
     search_fields = ("name", "prefix", "organisation__name", "user__email")
     list_select_related = ("organisation", "user")
     autocomplete_fields = ("organisation", "user")
     actions = ("revoke_keys",)
 
+    def get_queryset(self, request):
+        scope = organisation_scope(request, VIEW_ORGANISATION)
+        queryset = super(OrganisationScopedAdmin, self).get_queryset(request)
+        if scope is None:
+            return queryset
+        scope = scope | organisation_scope(request, CHANGE_ORGANISATION)
+        return queryset.filter(
+            Q(organisation__in=scope) | Q(kind=ApiKeyKind.STAFF, user_id=request.user.pk)
+        )
+
+    @staticmethod
+    def _own_staff_key(request, obj) -> bool:
+        return request.user.is_superuser or obj.user_id == request.user.pk
+
+    def has_view_permission(self, request, obj=None):
+        if obj is not None and obj.kind == ApiKeyKind.STAFF:
+            return self._own_staff_key(request, obj)
+        return super().has_view_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.kind == ApiKeyKind.STAFF:
+            return self._own_staff_key(request, obj)
+        return super().has_change_permission(request, obj)
+
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        return ("organisation", "user", "name", "scopes", "expires_at", "prefix", "created_by",
-                "created_at", "last_used_at", "revoked_at")
+        return ("kind", "organisation", "user", "role", "name", "scopes", "expires_at", "prefix",
+                "created_by", "created_at", "last_used_at", "revoked_at")
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -1,8 +1,16 @@
-"""API keys of organisations and the idempotency records of their POST requests.
+"""API keys and the idempotency records of their POST requests.
 
-A key is bound to one organisation and acts as one of its members with a subset of that member's
-rights (its scopes). Only a prefix (for lookup) and a SHA-256 digest of the secret are stored; the
-secret itself is shown once, when the key is issued.
+Three kinds of key:
+
+- an **integration** key belongs to an organisation and acts as a service identity of it, with an
+  API role of its own (buyer or requisitioner) and a member responsible for it;
+- a **personal** key belongs to an organisation and acts as one of its members, with that member's
+  roles;
+- a **staff** key belongs to a member of the manufacturer's staff, no customer organisation, and
+  carries only the staff scopes (fulfilment, price import).
+
+Scopes narrow what a key may do; they never widen a role. Only a prefix (for lookup) and a SHA-256
+digest of the secret are stored; the secret itself is shown once, when the key is issued.
 """
 
 import hashlib
@@ -28,8 +36,33 @@ class ApiScope(models.TextChoices):
     )
 
 
-# Scopes an organisation admin may grant in the storefront; staff may grant every scope.
+# Scopes an organisation's key may carry (an organisation admin grants them in the storefront).
 SELF_SERVICE_SCOPES = (ApiScope.CATALOGUE_READ, ApiScope.ORDERS_WRITE, ApiScope.WEBHOOKS_MANAGE)
+# Scopes of the manufacturer's own systems: only a staff key carries them.
+STAFF_SCOPES = (ApiScope.ORDERS_FULFIL, ApiScope.PRICES_IMPORT)
+# Scopes an integration key may carry: managing webhooks stays with the organisation admin.
+INTEGRATION_SCOPES = (ApiScope.CATALOGUE_READ, ApiScope.ORDERS_WRITE)
+
+
+class ApiKeyKind(models.TextChoices):
+    INTEGRATION = "integration", "Integration (a service identity of the organisation)"
+    PERSONAL = "personal", "Personal (acts as one member, with their roles)"
+    STAFF = "staff", "Staff (the manufacturer's systems)"
+
+
+class ApiRole(models.TextChoices):
+    """The role an integration key holds in its organisation: the membership roles that order.
+    Approving, budgets and administration stay with people."""
+
+    BUYER = "buyer", "Buyer: places orders (the organisation's approval rules apply)"
+    REQUISITIONER = "requisitioner", "Requisitioner: raises requisitions an approver signs off"
+
+
+SCOPES_OF_KIND = {
+    ApiKeyKind.INTEGRATION: INTEGRATION_SCOPES,
+    ApiKeyKind.PERSONAL: SELF_SERVICE_SCOPES,
+    ApiKeyKind.STAFF: STAFF_SCOPES,
+}
 
 KEY_PREFIX_LENGTH = 12
 
@@ -40,17 +73,26 @@ def secret_digest(secret: str) -> str:
 
 
 class ApiKey(models.Model):
-    """An organisation's key for its ERP: named, scoped, revocable, optionally expiring."""
+    """A key for an ERP or another system: named, scoped, revocable, optionally expiring."""
 
+    kind = models.CharField(
+        max_length=12, choices=ApiKeyKind.choices, default=ApiKeyKind.PERSONAL
+    )
     organisation = models.ForeignKey(
-        "accounts.Organisation", on_delete=models.CASCADE, related_name="api_keys"
+        "accounts.Organisation", null=True, blank=True, on_delete=models.CASCADE,
+        related_name="api_keys", help_text="Empty for a staff key.",
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="api_keys",
-        verbose_name="acts as",
-        help_text="The member whose roles the key carries; it stops working when they leave.",
+        verbose_name="person",
+        help_text="Personal key: the member it acts as. Integration key: the member responsible "
+        "for it. Staff key: the staff member it belongs to. It stops working when they leave.",
+    )
+    role = models.CharField(
+        "API role", max_length=16, choices=ApiRole.choices, blank=True,
+        help_text="Integration keys only: the role the key holds in its organisation.",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -79,6 +121,19 @@ class ApiKey(models.Model):
                 name="api_key_live_name_unique_per_organisation",
                 violation_error_message="This organisation already has a live key with that name.",
             ),
+            models.CheckConstraint(
+                condition=Q(kind=ApiKeyKind.STAFF, organisation__isnull=True)
+                | (~Q(kind=ApiKeyKind.STAFF) & Q(organisation__isnull=False)),
+                name="api_key_staff_keys_have_no_organisation",
+                violation_error_message="A staff key has no organisation; any other key has one.",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=ApiKeyKind.INTEGRATION, role__in=ApiRole.values)
+                | (~Q(kind=ApiKeyKind.INTEGRATION) & Q(role="")),
+                name="api_key_integration_keys_have_a_role",
+                violation_error_message="An integration key needs an API role; no other key has "
+                "one.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -93,6 +148,29 @@ class ApiKey(models.Model):
         if not self.scopes:
             raise ValidationError({"scopes": "Give the key at least one scope."})
         self.scopes = sorted(set(self.scopes))
+        self._clean_kind()
+
+    def _clean_kind(self) -> None:
+        """Each kind carries its own scopes: the staff scopes only on a staff key, which belongs
+        to no organisation; an integration key has an API role, no other key has one."""
+        allowed = SCOPES_OF_KIND.get(self.kind)
+        if allowed is None:
+            raise ValidationError({"kind": "Choose the kind of key."})
+        beyond = [scope for scope in self.scopes if scope not in allowed]
+        if beyond and self.kind == ApiKeyKind.STAFF:
+            raise ValidationError({"scopes": "A staff key carries only the staff scopes "
+                                   f"({', '.join(STAFF_SCOPES)})."})
+        if beyond:
+            raise ValidationError({"scopes": f"This kind of key may not carry: "
+                                   f"{', '.join(beyond)}."})
+        if (self.kind == ApiKeyKind.STAFF) != (self.organisation_id is None):
+            raise ValidationError({"organisation": "A staff key belongs to no organisation; "
+                                   "an organisation's key names its organisation."})
+        if self.kind == ApiKeyKind.INTEGRATION and self.role not in ApiRole.values:
+            raise ValidationError({"role": "Choose the role the key holds: buyer or "
+                                   "requisitioner."})
+        if self.kind != ApiKeyKind.INTEGRATION:
+            self.role = ""
 
     def matches(self, secret: str) -> bool:
         return hmac.compare_digest(self.secret_hash, secret_digest(secret))
@@ -111,6 +189,14 @@ class ApiKey(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in (self.scopes or [])
+
+    @property
+    def is_integration(self) -> bool:
+        return self.kind == ApiKeyKind.INTEGRATION
+
+    @property
+    def is_staff_key(self) -> bool:
+        return self.kind == ApiKeyKind.STAFF
 
 
 IDEMPOTENCY_HOURS = 24

@@ -216,6 +216,12 @@ class Organisation(models.Model):
     town = models.CharField(max_length=80, blank=True)
     postcode = models.CharField(max_length=8, blank=True, help_text="Registered address postcode.")
     postcode_area = models.CharField(max_length=2, blank=True, editable=False, db_index=True)
+    integration_orders_skip_approval = models.BooleanField(
+        default=False,
+        help_text="Orders placed through the organisation's integration keys skip its approval "
+        "rules (an order over its cost centre's budget still goes to the budget holder). Set "
+        "by the organisation admin.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()

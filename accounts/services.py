@@ -44,6 +44,16 @@ def organisation_save(*, organisation: Organisation) -> Organisation:
     return organisation
 
 
+@transaction.atomic
+def organisation_integration_approval_set(*, organisation: Organisation, skip: bool) -> None:
+    """Whether orders placed through the organisation's integration keys skip its approval rules
+    (the organisation admin's choice; off by default)."""
+    locked = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    locked.integration_orders_skip_approval = skip
+    locked.save(update_fields=["integration_orders_skip_approval"])
+    organisation.integration_orders_skip_approval = skip
+
+
 def _follow_up_organisation_saved(organisation_ids) -> None:
     """Run the follow-ups higher apps register for a saved organisation (the account coverage
     of customer groups: ORGANISATION_SAVED_FOLLOW_UPS), inside the same transaction."""

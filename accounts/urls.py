@@ -7,6 +7,11 @@ urlpatterns = [
     path("api-keys/", views_api_keys.ApiKeyListView.as_view(), name="api_key_list"),
     path("api-keys/issue/", views_api_keys.ApiKeyIssueView.as_view(), name="api_key_issue"),
     path(
+        "api-keys/integration-approval/",
+        views_api_keys.IntegrationApprovalView.as_view(),
+        name="api_key_integration_approval",
+    ),
+    path(
         "api-keys/<int:pk>/revoke/",
         views_api_keys.ApiKeyRevokeView.as_view(),
         name="api_key_revoke",

@@ -14,10 +14,13 @@ discount is always computed over the lines that carry one:
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
+MONITOR_WEEKS_BEFORE = (4, 104)
 
 
 def _one_buyer(name: str) -> models.CheckConstraint:
@@ -169,6 +172,7 @@ class AggregatesState(models.Model):
     class Meta:
         verbose_name = "aggregates state"
         verbose_name_plural = "aggregates state"
+        permissions = [("view_reports", "Can view the staff reports")]
 
     def __str__(self) -> str:
         return f"aggregates refreshed at {self.refreshed_at}"
@@ -215,6 +219,29 @@ class PricingMonitor(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self):
+        """What a monitor needs to be read: a treatment, a start it can freeze the groups at (not
+        in the future), enough weeks before it to check the trends, and an end after it."""
+        super().clean()
+        errors = {}
+        if self.price_list_id is None and not self.change.strip():
+            errors["change"] = "Choose the price list or promotion, or describe the change."
+        if self.starts_on and self.starts_on > timezone.localdate():
+            errors["starts_on"] = (
+                "The groups are frozen as they stood at the start: choose a start up to today."
+            )
+        if self.weeks_before is not None and not (
+            MONITOR_WEEKS_BEFORE[0] <= self.weeks_before <= MONITOR_WEEKS_BEFORE[1]
+        ):
+            errors["weeks_before"] = (
+                f"Compare between {MONITOR_WEEKS_BEFORE[0]} and {MONITOR_WEEKS_BEFORE[1]} weeks "
+                "before the start: fewer cannot show whether the groups moved alike."
+            )
+        if self.starts_on and self.ends_on and self.ends_on <= self.starts_on:
+            errors["ends_on"] = "A monitor ends after it starts."
+        if errors:
+            raise ValidationError(errors)
 
 
 class MonitorGroup(models.TextChoices):

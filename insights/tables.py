@@ -24,11 +24,13 @@ class Column:
     """One column: `key` into each row, its heading, and how its values read.
 
     kind: "text", "int", "money" (GBP), "percent" (a fraction: 0.12 reads 12.0%), "number"
-    or "date"."""
+    or "date". `link`, when given, is the key of each row's address for the cell (a page
+    link; exports keep the value only)."""
 
     key: str
     label: str
     kind: str = "text"
+    link: str = ""
 
     @property
     def numeric(self) -> bool:
@@ -57,9 +59,11 @@ class Table:
     empty: str = "Nothing in this period."
 
     def cells(self):
-        """Each row as (column, value) pairs, in column order: what the template renders."""
+        """Each row as (column, value, address or "") triples, in column order: what the
+        template renders."""
         for row in self.rows:
-            yield [(column, row.get(column.key)) for column in self.columns]
+            yield [(column, row.get(column.key), row.get(column.link, "") if column.link else "")
+                   for column in self.columns]
 
     def chart_data(self) -> dict | None:
         """The chart as plain JSON for the page's script: labels, and one series per column."""

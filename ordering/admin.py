@@ -159,7 +159,7 @@ class OrderAdmin(UnversionedScopedAdmin):
     date_hierarchy = "placed_at"
     inlines = (OrderLineInline, OrderEventInline)
     fieldsets = (
-        (None, {"fields": ("number", "state", "workflow", "organisation", "placed_by",
+        (None, {"fields": ("number", "state", "workflow", "organisation", "placed_by", "api_key",
                            "fulfiller", "po_number", "erp_reference", "placed_at", "updated_at")}),
         ("Money", {"fields": ("currency", "total_net", "total_vat", "total_gross",
                               "payment_method", "payment_reference", "contract")}),

@@ -1,10 +1,11 @@
 """Order endpoints of the REST API, for three callers:
 
 - a buyer's ERP (scope orders:write): place orders with an Idempotency-Key, list and read the
-  organisation's orders as the key's member may see them in the browser, cancel, read backorders;
+  organisation's orders as the key's role may see them (an integration key its own, placed
+  through it), cancel, read backorders;
 - a distributor's ERP (orders:write): the orders routed to it — accept, decline, acknowledge, ship
   with lots, deliver;
-- the manufacturer's ERP (orders:fulfil, issued by staff): direct orders past approval —
+- the manufacturer's ERP (orders:fulfil, on a staff key): direct orders past approval —
   acknowledge, ship with lots, deliver.
 
 Every call goes through the same selectors and services as the pages; an order the caller may not
@@ -213,16 +214,27 @@ def place_order(buyer, data: dict) -> list[Order]:
 
 
 @extend_schema_view(
-    get=extend_schema(tags=["orders"], summary="Orders of the organisation you may see"),
+    get=extend_schema(
+        tags=["orders"], summary="Orders of the organisation you may see",
+        description="The orders this key's member may see, newest first: a requisitioner their "
+        "own, approvers and organisation admins the organisation's. Filter by state, dates and "
+        "PO number; `updated_since` for an incremental sync.",
+    ),
     post=extend_schema(
         tags=["orders"], summary="Place an order", request=OrderCreateInput,
+        description="Place an order, checked and priced exactly as the checkout page does: "
+        "visibility, territory, quantity rules, your contract prices, the approval chain and "
+        "budget. Send `expected_unit_price` to be refused (409 `price_changed`) rather than "
+        "charged a price that moved. Lines only a distributor may sell in your territory become "
+        "a second order routed to it. Send an `Idempotency-Key` so a retry places nothing twice.",
         responses={201: OrdersCreatedSerializer}, parameters=[IDEMPOTENCY_KEY_PARAMETER],
     ),
 )
 class OrderListCreate(_OrderLists):
-    """List the orders this key's member may see (requisitioners their own; approvers and
-    admins the organisation's), newest first; or place an order, checked and priced exactly as
-    the checkout page does."""
+    """List the orders this key may see (a personal key: its member's, as in the browser —
+    requisitioners and buyers their own, approvers and admins the organisation's; an integration
+    key: those placed through it), newest first; or place an order, checked and priced exactly as
+    the checkout page does, recorded as placed through the key."""
 
     required_scopes = {"GET": ORDERS_WRITE, "POST": ORDERS_WRITE}
 
@@ -239,6 +251,10 @@ class OrderListCreate(_OrderLists):
 
 @extend_schema(tags=["orders"], summary="One order")
 class OrderDetail(_OrderDetails):
+    """One order of your organisation that you may see, with its lines (prices fixed at
+    submission, allocation, lots), shipments, approval steps and history. Another organisation's
+    order, or one you may not see, answers 404."""
+
     required_scopes = {"GET": ORDERS_WRITE}
 
     def orders(self):
@@ -280,6 +296,10 @@ def _action_schema(summary: str, input_class, tag: str = "orders", output=OrderS
 
 @_action_schema("Cancel an order (its placer or an organisation admin)", CommentInput)
 class OrderCancel(_OrderAction):
+    """Cancel an order not yet picked: its reserved stock is released and any budget
+    commitment given back. Only the person who placed it or an organisation admin may; an order past
+    the point of cancelling answers 409 with the code `not_allowed`."""
+
     def orders(self):
         return orders_for(self.request.buyer)
 
@@ -337,6 +357,10 @@ def _routed_action_schema(summary: str, input_class):
 
 @extend_schema(tags=["routed orders"], summary="Orders routed to your distributor organisation")
 class RoutedOrderList(_Routed, _OrderLists):
+    """Orders routed to your distributor organisation (lines only you may sell in the buyer's
+    territory), newest first, at the prices you see. Filter by `state` for the ones awaiting
+    your answer (`routed`)."""
+
     required_scopes = {"GET": ORDERS_WRITE}
     serializer_class = RoutedOrderSummarySerializer
 
@@ -346,11 +370,18 @@ class RoutedOrderList(_Routed, _OrderLists):
 
 @extend_schema(tags=["routed orders"], summary="One routed order")
 class RoutedOrderDetail(_Routed, _OrderDetails):
+    """One order routed to your distributor organisation, as you may see it: your
+    prices, the delivery address, lines, shipments and history; never the buyer's contract totals
+    unless the contract names you as its fulfiller."""
+
     required_scopes = {"GET": ORDERS_WRITE}
 
 
 @_routed_action_schema("Accept a routed order, with the expected delivery date", AcceptInput)
 class RoutedOrderAccept(_Routed, _OrderAction):
+    """Accept an order routed to you, giving the date you expect to deliver: the
+    buyer is told, and the order awaits your acknowledgement and shipment."""
+
     input_class = AcceptInput
 
     def act(self, order, data):
@@ -360,6 +391,9 @@ class RoutedOrderAccept(_Routed, _OrderAction):
 
 @_routed_action_schema("Decline a routed order, with a reason for the buyer", DeclineInput)
 class RoutedOrderDecline(_Routed, _OrderAction):
+    """Decline an order routed to you, with a reason the buyer is shown; the buyer
+    can then order elsewhere."""
+
     input_class = DeclineInput
 
     def act(self, order, data):
@@ -369,6 +403,9 @@ class RoutedOrderDecline(_Routed, _OrderAction):
 @_routed_action_schema("Record your ERP's reference for an accepted routed order",
                        AcknowledgeInput)
 class RoutedOrderAcknowledge(_Routed, _OrderAction):
+    """Record your ERP's own reference for an order you accepted
+    (`erp_reference`), so both sides can find it."""
+
     input_class = AcknowledgeInput
 
     def act(self, order, data):
@@ -379,6 +416,9 @@ class RoutedOrderAcknowledge(_Routed, _OrderAction):
 @_routed_action_schema("Ship an accepted routed order: tracking and the lot of every unit",
                        ShipmentInput)
 class RoutedOrderShipment(_Routed, _OrderAction):
+    """Ship an order you accepted: the carrier's tracking and the lot of every
+    unit (each line's lots add up to its quantity), so that a recall reaches the right wards."""
+
     input_class = ShipmentInput
 
     def act(self, order, data):
@@ -387,6 +427,8 @@ class RoutedOrderShipment(_Routed, _OrderAction):
 
 @_routed_action_schema("Record the delivery of a shipped routed order", DeliveryInput)
 class RoutedOrderDelivery(_Routed, _OrderAction):
+    """Record that a shipped order reached the buyer, when and who signed for it."""
+
     input_class = DeliveryInput
 
     def act(self, order, data):
@@ -409,22 +451,27 @@ class _Fulfilment:
         key, staff = api_key_of(self.request), staff_actor(self.request)
         if key is None:
             return staff.email
-        return f"API key “{key.name}” ({key.prefix}…) issued by {staff.email}"
+        return f"API key “{key.name}” ({key.prefix}…) of {staff.email}"
 
 
-@extend_schema(tags=["fulfilment"], summary="Direct orders to fulfil (staff-issued keys)")
+@extend_schema(tags=["fulfilment"], summary="Direct orders to fulfil (staff keys)")
 class FulfilmentOrderList(_Fulfilment, _OrderLists):
-    pass
+    """The direct orders the manufacturer's ERP fulfils, newest first: released
+    to fulfilment and not routed to a distributor. A key with `orders:fulfil`, issued by staff."""
 
 
 @extend_schema(tags=["fulfilment"], summary="One direct order to fulfil")
 class FulfilmentOrderDetail(_Fulfilment, _OrderDetails):
-    pass
+    """One direct order to fulfil, with its lines, delivery sites, shipments and
+    history."""
 
 
 @_action_schema("Acknowledge a direct order, with the ERP's reference", AcknowledgeInput,
                 "fulfilment")
 class FulfilmentAcknowledge(_Fulfilment, _OrderAction):
+    """Acknowledge a direct order with the ERP's own reference (`erp_reference`);
+    the order's history names the key and the staff member who issued it."""
+
     input_class = AcknowledgeInput
 
     def act(self, order, data):
@@ -435,6 +482,9 @@ class FulfilmentAcknowledge(_Fulfilment, _OrderAction):
 @_action_schema("Ship an allocated direct order: tracking and the lot of every unit",
                 ShipmentInput, "fulfilment")
 class FulfilmentShipment(_Fulfilment, _OrderAction):
+    """Ship an allocated direct order: the carrier's tracking and the lot of every
+    unit (each line's lots add up to its quantity), so that a recall reaches the right wards."""
+
     input_class = ShipmentInput
 
     def act(self, order, data):
@@ -443,6 +493,9 @@ class FulfilmentShipment(_Fulfilment, _OrderAction):
 
 @_action_schema("Record the delivery of a shipped direct order", DeliveryInput, "fulfilment")
 class FulfilmentDelivery(_Fulfilment, _OrderAction):
+    """Record that a shipped direct order was delivered, when and who signed for
+    it."""
+
     input_class = DeliveryInput
 
     def act(self, order, data):

@@ -109,7 +109,10 @@ def actor_roles(order, buyer) -> frozenset[str]:
         return frozenset({Actor.SYSTEM})
     roles = set()
     own_organisation = buyer.organisation_id == order.organisation_id
-    placer = own_organisation and buyer.user_id == order.placed_by_id
+    placer = own_organisation and (
+        order.api_key_id == buyer.api_key_id if buyer.integration
+        else buyer.user_id == order.placed_by_id
+    )
     if placer and (buyer.can(Perm.PLACE_ORDER) or buyer.can(Perm.RAISE_REQUISITION)):
         roles.add(Actor.PLACER)
     if own_organisation and buyer.organisation_id is not None:

@@ -56,15 +56,18 @@ def _line_prefetch() -> Prefetch:
 
 def orders_for(buyer: BuyerContext) -> QuerySet[Order]:
     """Orders this buyer may see: a consumer their own; in an organisation, requisitioners and
-    buyers their own, approvers, budget holders and org admins all of the organisation's."""
+    buyers their own, approvers, budget holders and org admins all of the organisation's. An
+    integration key's own are those placed through it."""
     if buyer.user_id is None:
         return Order.objects.none()
     if buyer.organisation_id is None:
         return Order.objects.filter(organisation__isnull=True, placed_by_id=buyer.user_id)
     orders = Order.objects.filter(organisation_id=buyer.organisation_id)
-    if not buyer.can(Perm.VIEW_ALL_ORDERS):
-        orders = orders.filter(placed_by_id=buyer.user_id)
-    return orders
+    if buyer.can(Perm.VIEW_ALL_ORDERS):
+        return orders
+    if buyer.integration:
+        return orders.filter(api_key_id=buyer.api_key_id)
+    return orders.filter(placed_by_id=buyer.user_id)
 
 
 def order_list(buyer: BuyerContext) -> QuerySet[Order]:
@@ -75,7 +78,8 @@ def order_for(buyer: BuyerContext, number: str) -> Order:
     """The order behind a detail page, or 404 when it is not one this buyer may see."""
     order = (
         orders_for(buyer)
-        .select_related("placed_by", "fulfiller", "cost_centre", "site", "contract", "budget")
+        .select_related("placed_by", "api_key", "fulfiller", "cost_centre", "site", "contract",
+                        "budget")
         .prefetch_related(
             _line_prefetch(),
             Prefetch("events", queryset=OrderEvent.objects.select_related("actor")),
@@ -263,7 +267,7 @@ FULFILMENT_STATES = (
 def with_details(orders: QuerySet[Order]) -> QuerySet[Order]:
     """`orders` with their lines (and lots), shipments, approvals and log, in six queries."""
     return orders.select_related(
-        "placed_by", "organisation", "fulfiller", "cost_centre"
+        "placed_by", "api_key", "organisation", "fulfiller", "cost_centre"
     ).prefetch_related(
         Prefetch(
             "lines",
@@ -277,7 +281,8 @@ def with_details(orders: QuerySet[Order]) -> QuerySet[Order]:
 
 
 def with_summary(orders: QuerySet[Order]) -> QuerySet[Order]:
-    return orders.select_related("placed_by", "organisation", "fulfiller", "cost_centre")
+    return orders.select_related("placed_by", "api_key", "organisation", "fulfiller",
+                                 "cost_centre")
 
 
 def fulfilment_orders(staff_user) -> QuerySet[Order]:

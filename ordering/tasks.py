@@ -113,7 +113,8 @@ def webhook_deliver(delivery_id: int) -> str | None:
 
 @shared_task
 def webhooks_sweep() -> dict:
-    """Every minute (beat): re-queue due deliveries and dispatch events whose task was lost."""
+    """Every `WEBHOOK_SWEEP_SECONDS` (beat): re-queue due deliveries and dispatch events whose
+    task was lost."""
     sweep = webhooks.webhooks_sweep()
     return {"events_dispatched": sweep.events_dispatched,
             "deliveries_queued": sweep.deliveries_queued}

@@ -34,12 +34,21 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         "'<Webhook-Timestamp>.<body>' with this secret.",
     )
     created_by = serializers.EmailField(source="created_by.email", read_only=True,
-                                        allow_null=True, default=None)
+                                        allow_null=True, default=None,
+        help_text="Who added the endpoint; null when staff or a key did.",
+    )
 
     class Meta:
         model = WebhookEndpoint
         fields = ["id", "url", "description", "is_active", "secret", "created_by", "created_at"]
         read_only_fields = fields
+        extra_kwargs = {
+            "id": {"help_text": "The endpoint's id: its address in the API."},
+            "url": {"help_text": "The http(s) address that receives the events."},
+            "description": {"help_text": "What receives the events, in your words."},
+            "is_active": {"help_text": "false: the endpoint receives nothing, retries included."},
+            "created_at": {"help_text": "When the endpoint was added."},
+        }
 
 
 class WebhookEndpointInput(StrictInput):
@@ -54,8 +63,14 @@ class WebhookEndpointInput(StrictInput):
 
 
 class WebhookEndpointChange(StrictInput):
-    url = serializers.URLField(max_length=300, required=False)
-    description = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    url = serializers.URLField(
+        max_length=300, required=False,
+        help_text="A new http(s) address; the same rules as when adding one.",
+    )
+    description = serializers.CharField(
+        max_length=120, required=False, allow_blank=True,
+        help_text="A new description.",
+    )
     is_active = serializers.BooleanField(
         required=False, help_text="false: the endpoint receives nothing more until switched on.",
     )
@@ -64,7 +79,10 @@ class WebhookEndpointChange(StrictInput):
 class WebhookDeliverySerializer(serializers.ModelSerializer):
     event_id = serializers.UUIDField(source="event.id", read_only=True,
                                      help_text="The Webhook-Id header; the same on every attempt.")
-    event_type = serializers.CharField(source="event.type", read_only=True)
+    event_type = serializers.CharField(
+        source="event.type", read_only=True,
+        help_text="The event's type, e.g. order.ship.",
+    )
 
     class Meta:
         model = WebhookDelivery
@@ -72,6 +90,20 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
                   "last_status_code", "last_error", "next_attempt_at", "delivered_at",
                   "created_at"]
         read_only_fields = fields
+        extra_kwargs = {
+            "id": {"help_text": "The delivery's id (one per event and endpoint)."},
+            "state": {"help_text": "pending (to be attempted, or retried), delivered, or dead "
+                      "(given up after the last attempt)."},
+            "attempts": {"help_text": "Attempts so far."},
+            "last_attempt_at": {"help_text": "When it was last attempted; null before."},
+            "last_status_code": {"help_text": "Your endpoint's last HTTP status; null when it "
+                                 "gave none (timeout, refused connection)."},
+            "last_error": {"help_text": "Why the last attempt failed; empty after a success."},
+            "next_attempt_at": {"help_text": "When it is attempted next (while an attempt "
+                                "runs, the end of its lease)."},
+            "delivered_at": {"help_text": "When your endpoint answered 2xx; null before."},
+            "created_at": {"help_text": "When the event was dispatched to this endpoint."},
+        }
 
 
 class _Endpoints:
@@ -131,12 +163,24 @@ class WebhookEndpointList(_Endpoints, generics.ListAPIView):
 
 
 @extend_schema_view(
-    get=extend_schema(tags=[TAG], summary="One webhook endpoint"),
-    patch=extend_schema(tags=[TAG], summary="Change an endpoint's address or description, "
-                        "or switch it off and on", request=WebhookEndpointChange,
-                        responses={200: WebhookEndpointSerializer}),
-    delete=extend_schema(tags=[TAG], summary="Delete an endpoint with its delivery log",
-                         responses={204: None}),
+    get=extend_schema(
+        tags=[TAG], summary="One webhook endpoint",
+        description="One endpoint of your organisation, with its signing secret. Another "
+        "organisation's endpoint answers 404.",
+    ),
+    patch=extend_schema(
+        tags=[TAG], summary="Change an endpoint's address or description, or switch it off and on",
+        description="Change what is sent; what is not sent stays. `\"is_active\": false` stops "
+        "every delivery to it, retries included, until it is switched on again. A refused "
+        "address is a 422 naming `url`.",
+        request=WebhookEndpointChange, responses={200: WebhookEndpointSerializer},
+    ),
+    delete=extend_schema(
+        tags=[TAG], summary="Delete an endpoint with its delivery log",
+        description="Delete the endpoint and its delivery log; the events stay, and other "
+        "endpoints keep receiving them.",
+        responses={204: None},
+    ),
 )
 class WebhookEndpointDetail(_Endpoints, APIView):
     required_scopes = {"GET": WEBHOOKS_MANAGE, "PATCH": WEBHOOKS_MANAGE,
@@ -163,6 +207,9 @@ class NoInput(StrictInput):
 
 @extend_schema_view(post=extend_schema(
     tags=[TAG], summary="Rotate an endpoint's signing secret (the old one stops at once)",
+    description="Give the endpoint a new secret at once: every delivery from now on, retries of "
+    "older events included, is signed with it. Switch your receiver to the new secret when you "
+    "are shown it.",
     request=NoInput, responses={200: WebhookEndpointSerializer},
     parameters=[IDEMPOTENCY_KEY_PARAMETER],
 ))
@@ -178,6 +225,9 @@ class WebhookEndpointRotateSecret(_Endpoints, APIView):
 
 @extend_schema_view(post=extend_schema(
     tags=[TAG], summary="Send a signed webhook.test event to this endpoint alone",
+    description="Queue a `webhook.test` event to this endpoint alone, signed like every other "
+    "event; the answer is its delivery, which the delivery log then follows. An endpoint "
+    "switched off answers 404.",
     request=NoInput, responses={202: WebhookDeliverySerializer},
     parameters=[IDEMPOTENCY_KEY_PARAMETER],
 ))

@@ -47,7 +47,10 @@ def approval_chain_for(
 ) -> tuple[ChainStep, ...]:
     """The approvals an order of `total` (ex VAT) holding products of `category_paths` needs: the
     organisation's active rules it meets, in rule order. A requisitioner (who may not place an
-    order) always needs at least one approver."""
+    order) always needs at least one approver. An integration key's order skips them all where
+    its organisation says so."""
+    if buyer.skips_approval_rules:
+        return ()
     rules = ApprovalRule.objects.filter(
         organisation_id=buyer.organisation_id, is_active=True, min_total__lte=total
     ).select_related("category").order_by("position", "id")

@@ -35,34 +35,44 @@ MAX_UPSERT_ITEMS = 10_000
 class BasketLineInput(StrictInput):
     """One line of a basket: a SKU and a quantity; nothing else may be sent."""
 
-    sku = serializers.CharField(max_length=32)
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    sku = serializers.CharField(max_length=32, help_text="The product's SKU.")
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=MAX_QUANTITY,
+        help_text="Units of sale to price; volume tiers apply to it.",
+    )
 
 
 class BasketInput(StrictInput):
     """The lines to price; the engine decides every price."""
 
     lines = serializers.ListField(
-        child=BasketLineInput(), min_length=1, max_length=MAX_BASKET_LINES
+        child=BasketLineInput(), min_length=1, max_length=MAX_BASKET_LINES,
+        help_text="The lines to price, one per SKU and quantity.",
     )
 
 
 class MoneyTotalSerializer(serializers.Serializer):
-    currency = serializers.CharField()
-    net = Money()
-    vat = Money()
-    gross = Money()
+    currency = serializers.CharField(help_text="ISO 4217 code of the amounts.")
+    net = Money(help_text="Net total, ex VAT.")
+    vat = Money(help_text="VAT total.")
+    gross = Money(help_text="Gross total: net plus VAT.")
 
 
 class BasketLineSerializer(serializers.Serializer):
-    sku = serializers.CharField()
-    quantity = serializers.IntegerField()
+    sku = serializers.CharField(help_text="The SKU as sent.")
+    quantity = serializers.IntegerField(help_text="The quantity as sent.")
     price = PriceSerializer(allow_null=True, help_text="null: price on request.")
-    total = MoneyTotalSerializer(allow_null=True)
+    total = MoneyTotalSerializer(
+        allow_null=True,
+        help_text="The line's totals; null when the price is on request.",
+    )
 
 
 class BasketSerializer(serializers.Serializer):
-    lines = BasketLineSerializer(many=True)
+    lines = BasketLineSerializer(
+        many=True,
+        help_text="The lines in the order sent, each with its price.",
+    )
     totals = MoneyTotalSerializer(many=True, help_text="One per currency of the priced lines.")
     complete = serializers.BooleanField(help_text="false when a line has no price (on request).")
 
@@ -144,17 +154,39 @@ class OrganisationRefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Organisation
         fields = ["id", "name"]
+        extra_kwargs = {
+            "id": {"help_text": "The organisation's id."},
+            "name": {"help_text": "The organisation's name."},
+        }
 
 
 class ContractSerializer(serializers.ModelSerializer):
     organisation = OrganisationRefSerializer(help_text="The holder: yours or a parent's.")
-    price_list_code = serializers.CharField(source="price_list.code")
-    currency = serializers.CharField(source="price_list.currency")
+    price_list_code = serializers.CharField(
+        source="price_list.code",
+        help_text="The contract's price list: its prices show with source `contract`.",
+    )
+    currency = serializers.CharField(
+        source="price_list.currency",
+        help_text="ISO 4217 code of the contract's prices.",
+    )
 
     class Meta:
         model = Contract
         fields = ["id", "reference", "lot", "status", "valid_from", "valid_to", "organisation",
                   "price_list_code", "currency", "updated_at"]
+        extra_kwargs = {
+            "id": {"help_text": "The contract's id: its address in the API and what an order's "
+                   "`contract` names."},
+            "reference": {"help_text": "The framework or agreement reference, e.g. NHS-2025-118."},
+            "lot": {"help_text": "The lot of the framework the contract awards; empty when none."},
+            "status": {"help_text": "draft, active, suspended or ended: only an active "
+                       "contract prices orders."},
+            "valid_from": {"help_text": "The first day the contract prices orders."},
+            "valid_to": {"help_text": "The last day; null for open-ended."},
+            "updated_at": {"help_text": "When the contract last changed (status, dates, "
+                           "fulfillers, note); see `updated_since`."},
+        }
 
 
 class ContractFilter(django_filters.FilterSet):
@@ -185,6 +217,9 @@ class ContractList(generics.ListAPIView):
 
 @extend_schema(tags=["pricing"])
 class ContractDetail(generics.RetrieveAPIView):
+    """One contract that prices this account (its own or a parent organisation's):
+    reference, lot, status, validity and its price list. Any other contract answers 404."""
+
     required_scopes = {"GET": CATALOGUE_READ}
     serializer_class = ContractSerializer
     filter_backends = ()
@@ -194,26 +229,46 @@ class ContractDetail(generics.RetrieveAPIView):
 
 
 class QuoteLineSerializer(serializers.Serializer):
-    sku = serializers.CharField(source="product.sku")
-    name = serializers.CharField(source="product.name")
-    quantity = serializers.IntegerField()
-    target_price = Money(allow_null=True)
+    sku = serializers.CharField(source="product.sku", help_text="The product's SKU.")
+    name = serializers.CharField(source="product.name", help_text="The product's name.")
+    quantity = serializers.IntegerField(help_text="Units of sale the quote covers.")
+    target_price = Money(
+        allow_null=True,
+        help_text="The net unit price you asked for; null when you named none.",
+    )
     unit_price = Money(allow_null=True, help_text="Quoted net unit price, up to the quantity.")
 
 
 class QuoteSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    number = serializers.CharField()
-    revision = serializers.IntegerField()
-    state = serializers.ChoiceField(source="status", choices=QuoteStatus.choices)
-    currency = serializers.ChoiceField(choices=Currency.choices)
-    expires_on = serializers.DateField(allow_null=True)
-    requested_at = serializers.DateTimeField()
-    answered_at = serializers.DateTimeField(allow_null=True)
-    accepted_at = serializers.DateTimeField(allow_null=True)
-    note = serializers.CharField()
-    response_note = serializers.CharField()
-    lines = QuoteLineSerializer(many=True, source="lines.all")
+    id = serializers.IntegerField(help_text="The quote's id: its address in the API.")
+    number = serializers.CharField(help_text="The quote number, e.g. Q-2026-0142.")
+    revision = serializers.IntegerField(
+        help_text="The revision, from 1; each answer to a change request is a new revision.",
+    )
+    state = serializers.ChoiceField(
+        source="status", choices=QuoteStatus.choices,
+        help_text="requested, answered (quoted), accepted, rejected, expired or superseded.",
+    )
+    currency = serializers.ChoiceField(
+        choices=Currency.choices,
+        help_text="ISO 4217 code of the quote's prices.",
+    )
+    expires_on = serializers.DateField(
+        allow_null=True,
+        help_text="The last day it may be accepted; null before it is quoted.",
+    )
+    requested_at = serializers.DateTimeField(help_text="When it was requested.")
+    answered_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When it was quoted; null before.",
+    )
+    accepted_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When it was accepted; null before.",
+    )
+    note = serializers.CharField(help_text="What the buyer asked.")
+    response_note = serializers.CharField(help_text="The account manager's answer.")
+    lines = QuoteLineSerializer(many=True, source="lines.all", help_text="The quoted lines.")
 
 
 class QuoteQuery(serializers.Serializer):
@@ -243,6 +298,9 @@ class QuoteList(generics.ListAPIView):
 
 @extend_schema(tags=["pricing"])
 class QuoteDetail(generics.RetrieveAPIView):
+    """One quote of this organisation (its latest revision): the quoted lines and
+    prices, its state and the last day it may be accepted."""
+
     required_scopes = {"GET": CATALOGUE_READ}
     serializer_class = QuoteSerializer
     filter_backends = ()
@@ -260,27 +318,48 @@ UPSERT_COLUMNS = ("sku", "unit_price", "min_quantity", "min_order_qty", "max_ord
 class PriceItemInput(StrictInput):
     """One price: a SKU's net unit price from a minimum quantity, with its order rules."""
 
-    sku = serializers.CharField(max_length=32)
-    unit_price = serializers.DecimalField(max_digits=12, decimal_places=4)
-    min_quantity = serializers.IntegerField(min_value=1, required=False)
-    min_order_qty = serializers.IntegerField(min_value=1, required=False)
-    max_order_qty = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    order_multiple = serializers.IntegerField(min_value=1, required=False)
-    currency = serializers.ChoiceField(choices=Currency.choices, required=False)
+    sku = serializers.CharField(max_length=32, help_text="The product's SKU.")
+    unit_price = serializers.DecimalField(
+        max_digits=12, decimal_places=4,
+        help_text="Net unit price (ex VAT) from `min_quantity` up, up to 4 decimals.",
+    )
+    min_quantity = serializers.IntegerField(
+        min_value=1, required=False,
+        help_text="The tier starts at this quantity; 1 when absent.",
+    )
+    min_order_qty = serializers.IntegerField(
+        min_value=1, required=False,
+        help_text="The least quantity a buyer may order at this price list.",
+    )
+    max_order_qty = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True,
+        help_text="The most a buyer may order in one line; null for no limit.",
+    )
+    order_multiple = serializers.IntegerField(
+        min_value=1, required=False,
+        help_text="Quantities must be a multiple of this.",
+    )
+    currency = serializers.ChoiceField(
+        choices=Currency.choices, required=False,
+        help_text="ISO 4217 code; the price list's currency when absent.",
+    )
 
 
 class BulkUpsertInput(StrictInput):
     """Items for the price list named in the URL; a row never chooses another list."""
 
     items = serializers.ListField(
-        child=PriceItemInput(), min_length=1, max_length=MAX_UPSERT_ITEMS
+        child=PriceItemInput(), min_length=1, max_length=MAX_UPSERT_ITEMS,
+        help_text="The prices to create or change; rows not named stay as they are.",
     )
 
 
 class BulkUpsertResult(serializers.Serializer):
-    price_list = serializers.CharField()
-    rows = serializers.IntegerField()
-    written = serializers.IntegerField()
+    price_list = serializers.CharField(help_text="The code of the price list written.")
+    rows = serializers.IntegerField(help_text="Rows read from the request.")
+    written = serializers.IntegerField(
+        help_text="Rows created or changed (an unchanged row is not written).",
+    )
 
 
 def _as_csv(items) -> io.StringIO:

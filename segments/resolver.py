@@ -80,6 +80,10 @@ class BuyerContext:
     service_source: str = ""
     service_reason: str = ""
     account_manager: AccountManagerContact | None = None
+    api_key_id: int | None = None
+    api_key_name: str = ""
+    integration: bool = False
+    skips_approval_rules: bool = False
     cache_key: str = ""
 
     @property
@@ -102,6 +106,16 @@ class BuyerContext:
 
     def with_user(self, user) -> "BuyerContext":
         return dataclasses.replace(self, user=user)
+
+    def acting_as_of(self, other: "BuyerContext") -> "BuyerContext":
+        """This context (another delivery site of the same organisation) with `other`'s role,
+        permissions and key: who acts does not change with where the goods go."""
+        return dataclasses.replace(
+            self, roles=other.roles, permissions=other.permissions,
+            approval_limit=other.approval_limit, api_key_id=other.api_key_id,
+            api_key_name=other.api_key_name, integration=other.integration,
+            skips_approval_rules=other.skips_approval_rules,
+        )
 
 
 def _cache_key_for(**facts) -> str:
@@ -299,6 +313,32 @@ def resolve(user, *, organisation=None, site=None) -> BuyerContext:
     if key is not None:
         cache.set(key, context, timeout=60 * 60)
     return context.with_user(user if authenticated else None)
+
+
+def through_key(buyer: BuyerContext, *, key_id: int, key_name: str) -> BuyerContext:
+    """`buyer` acting through an API key (its orders record the key)."""
+    return dataclasses.replace(buyer, api_key_id=key_id, api_key_name=key_name)
+
+
+def as_integration(
+    buyer: BuyerContext, *, role: str, key_id: int, key_name: str, skips_approval_rules: bool
+) -> BuyerContext:
+    """The service identity of an integration key: the organisation's facts as resolved for the
+    member responsible for the key (`buyer`), with the key's own role in place of that member's
+    roles, no approval limit and no other organisation."""
+    return dataclasses.replace(
+        buyer, roles=frozenset({role}), permissions=permissions_for_roles({role}),
+        approval_limit=None, organisations=((buyer.organisation_id, buyer.organisation_name),),
+        api_key_id=key_id, api_key_name=key_name, integration=True,
+        skips_approval_rules=skips_approval_rules,
+    )
+
+
+def without_rights(buyer: BuyerContext) -> BuyerContext:
+    """`buyer` with no role and no permission: a staff key's caller, who acts only through the
+    staff scopes and never as a buyer."""
+    return dataclasses.replace(buyer, roles=frozenset(), permissions=frozenset(),
+                               approval_limit=None)
 
 
 def buyer_for_delivery(buyer: BuyerContext, postcode: str) -> BuyerContext:

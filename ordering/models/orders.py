@@ -57,6 +57,12 @@ class Order(models.Model):
     placed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders_placed"
     )
+    api_key = models.ForeignKey(
+        "accounts.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="orders",
+        verbose_name="placed via API key",
+        help_text="The API key the order was placed through; `placed_by` is the member it acted "
+        "as, or the member responsible for an integration key.",
+    )
     organisation = models.ForeignKey(
         "accounts.Organisation", null=True, blank=True, on_delete=models.PROTECT,
         related_name="orders",

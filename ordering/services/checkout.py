@@ -123,7 +123,9 @@ def site_buyers(buyer: BuyerContext, site_ids) -> dict:
     """The buyer as seen from each delivery site (the site decides the territory)."""
     buyers = {buyer.site_id: buyer}
     for site_id in set(site_ids) - {buyer.site_id}:
-        buyers[site_id] = resolve(buyer.user, organisation=buyer.organisation_id, site=site_id)
+        buyers[site_id] = resolve(
+            buyer.user, organisation=buyer.organisation_id, site=site_id
+        ).acting_as_of(buyer)
     return buyers
 
 
@@ -352,7 +354,8 @@ def _new_order(buyer, workflow, lines, *, fulfiller_id, payment, extra,
         state = OrderState.ROUTED if fulfiller_id else OrderState.SUBMITTED
     order = Order(
         number=_order_number(workflow.name), workflow=workflow.name, state=state,
-        placed_by_id=buyer.user_id, organisation_id=buyer.organisation_id,
+        placed_by_id=buyer.user_id, api_key_id=buyer.api_key_id,
+        organisation_id=buyer.organisation_id,
         customer_tier=buyer.customer_tier, site_id=buyer.site_id, fulfiller_id=fulfiller_id,
         currency=lines[0].price.currency, total_net=net, total_vat=vat, total_gross=net + vat,
         payment_method=payment, **extra,

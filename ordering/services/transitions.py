@@ -19,7 +19,12 @@ def _actor_label(buyer: BuyerContext | None, roles) -> str:
     user = buyer.user
     name = (getattr(user, "full_name", "") or getattr(user, "email", "")) if user else ""
     parts = sorted(roles - {Actor.SYSTEM}) or ["no role"]
-    return f"{name or f'user {buyer.user_id}'} ({', '.join(parts)})"[:150]
+    who = name or f"user {buyer.user_id}"
+    if buyer.integration:
+        who = f"API key “{buyer.api_key_name}”, responsible: {who}"
+    elif buyer.api_key_id is not None:
+        who = f"{who} via API key “{buyer.api_key_name}”"
+    return f"{who} ({', '.join(parts)})"[:150]
 
 
 def order_log(

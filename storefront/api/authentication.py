@@ -1,5 +1,7 @@
-"""Who is calling the API: an organisation's key (`Authorization: Api-Key <prefix>.<secret>`) or a
-signed-in browser session. Either way `request.buyer` is the resolver's BuyerContext."""
+"""Who is calling the API: a key (`Authorization: Api-Key <prefix>.<secret>`) or a signed-in
+browser session. Either way `request.buyer` is the resolver's BuyerContext: for a personal key,
+the member it acts as; for an integration key, the organisation's service identity with the key's
+role; for a staff key, the staff member with no buyer rights."""
 
 from datetime import timedelta
 
@@ -9,7 +11,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from accounts.models import ApiKey, Membership
-from segments.resolver import resolve
+from segments.resolver import as_integration, resolve, through_key, without_rights
 from storefront.lockout import api_key_allowed, api_key_failed, lockout_message, lockout_seconds
 
 KEYWORD = "Api-Key"
@@ -36,6 +38,35 @@ def _is_active_member(key: ApiKey) -> bool:
     )
 
 
+def _refusal_of_person(key: ApiKey) -> str:
+    """Why the person behind a live key no longer lets it work, or "" when they do."""
+    if key.is_staff_key:
+        if key.user.is_active and key.user.is_staff:
+            return ""
+        return "The staff member this key belongs to is no longer staff."
+    if _is_active_member(key):
+        return ""
+    if key.is_integration:
+        return ("The member responsible for this integration key no longer belongs to the "
+                "organisation: an organisation admin must issue a new key.")
+    return "The member this key acts as no longer belongs to the organisation."
+
+
+def _buyer_of(key: ApiKey):
+    """The BuyerContext a live key's requests act with."""
+    if key.is_staff_key:
+        return without_rights(resolve(key.user))
+    buyer = resolve(key.user, organisation=key.organisation_id)
+    if buyer.organisation_id != key.organisation_id:
+        raise exceptions.AuthenticationFailed("This key's organisation is not available.")
+    if key.is_integration:
+        return as_integration(
+            buyer, role=key.role, key_id=key.pk, key_name=key.name,
+            skips_approval_rules=key.organisation.integration_orders_skip_approval,
+        )
+    return through_key(buyer, key_id=key.pk, key_name=key.name)
+
+
 class KeyLockedOut(exceptions.Throttled):
     """429 with `Retry-After`; the message already says how long, so DRF's suffix is left off."""
 
@@ -47,9 +78,11 @@ class KeyLockedOut(exceptions.Throttled):
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
-    """A live key of an organisation, acting as the member it was issued for, with its scopes.
+    """A live key, acting as its organisation's member, its organisation's service identity or
+    its staff member (by kind), with its scopes.
 
-    A revoked or expired key, or one whose member has left the organisation, is refused (401).
+    A revoked or expired key, one whose member (or responsible member) has left the organisation,
+    or a staff key whose owner is no longer staff, is refused (401).
     Each refusal counts towards django-axes' lockout of that key from the caller's address, which
     then answers 429 until the cool-off has passed."""
 
@@ -83,14 +116,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("This API key has been revoked.")
         if key.is_expired:
             raise exceptions.AuthenticationFailed("This API key has expired.")
-        if not _is_active_member(key):
-            raise exceptions.AuthenticationFailed(
-                "The member this key acts as no longer belongs to the organisation."
-            )
-        buyer = resolve(key.user, organisation=key.organisation_id)
-        if buyer.organisation_id != key.organisation_id:
-            raise exceptions.AuthenticationFailed("This key's organisation is not available.")
-        return key, buyer
+        refusal = _refusal_of_person(key)
+        if refusal:
+            raise exceptions.AuthenticationFailed(refusal)
+        return key, _buyer_of(key)
 
     def authenticate_header(self, request):
         return KEYWORD
@@ -119,7 +148,9 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": f"'{KEYWORD} <prefix>.<secret>', as shown once when the key is issued.",
+            "description": f"'{KEYWORD} <prefix>.<secret>', as shown once when the key is issued. "
+            "An integration key acts for its organisation with its own API role; a personal key "
+            "as one member; a staff key (orders:fulfil, prices:import) for a member of staff.",
         }
 
 

@@ -1,10 +1,10 @@
 """Scope checks, declared per view as data and enforced in one permission class.
 
 A view says which scope each HTTP method needs (`required_scopes = {"GET": CATALOGUE_READ}`).
-A key passes when it holds the scope and the member it acts as holds the role permission the
-scope stands for; a browser session passes on the role permission alone. Importing prices and
-reporting the fulfilment of direct orders are staff matters: a session must be staff, a key must
-have been issued by a member of staff who still is.
+A key passes when it holds the scope and its role (the member's it acts as, or an integration
+key's own) holds a role permission the scope stands for; a browser session passes on the role
+permission alone. Importing prices and reporting the fulfilment of direct orders are staff
+matters: a session must be staff, a key must be a staff key whose owner still is staff.
 """
 
 from rest_framework import exceptions, mixins, permissions
@@ -20,21 +20,25 @@ PRICES_IMPORT = ApiScope.PRICES_IMPORT
 ORDERS_FULFIL = ApiScope.ORDERS_FULFIL
 WEBHOOKS_MANAGE = ApiScope.WEBHOOKS_MANAGE
 
-# The role permission (accounts.permissions) a scope stands for; None: staff only.
-SCOPE_PERMISSIONS: dict[str, str | None] = {
-    CATALOGUE_READ: Perm.BROWSE,
-    ORDERS_WRITE: Perm.PLACE_ORDER,
+# The role permissions (accounts.permissions) a scope stands for, any of which will do; None:
+# staff only. Placing orders and raising requisitions (which wait for an approver) both order.
+SCOPE_PERMISSIONS: dict[str, tuple[str, ...] | None] = {
+    CATALOGUE_READ: (Perm.BROWSE,),
+    ORDERS_WRITE: (Perm.PLACE_ORDER, Perm.RAISE_REQUISITION),
     PRICES_IMPORT: None,
     ORDERS_FULFIL: None,
-    WEBHOOKS_MANAGE: Perm.MANAGE_ORGANISATION,
+    WEBHOOKS_MANAGE: (Perm.MANAGE_ORGANISATION,),
 }
 
 
 def staff_actor(request):
     """The staff member on whose authority prices are imported or fulfilment is reported (the
-    session's user, or whoever issued the key, while they are staff), or None."""
+    session's user, or the owner of a staff key, while they are staff), or None. An
+    organisation's key never has one."""
     key = api_key_of(request)
-    actor = request.user if key is None else key.created_by
+    if key is not None and not key.is_staff_key:
+        return None
+    actor = request.user if key is None else key.user
     if actor is None or not actor.is_active or not actor.is_staff:
         return None
     return actor
@@ -44,10 +48,10 @@ def scope_granted(request, scope: str) -> bool:
     key = api_key_of(request)
     if key is not None and not key.has_scope(scope):
         return False
-    permission = SCOPE_PERMISSIONS[scope]
-    if permission is None:
+    permissions = SCOPE_PERMISSIONS[scope]
+    if permissions is None:
         return staff_actor(request) is not None
-    return request.buyer.can(permission)
+    return any(request.buyer.can(permission) for permission in permissions)
 
 
 def _handles(view, method: str) -> bool:

@@ -6,10 +6,13 @@ ERROR_SCHEMA = {
     "properties": {
         "error": {
             "type": "object",
+            "description": "What went wrong, in the one format of every 4xx and 5xx answer.",
             "required": ["code", "message", "fields"],
             "properties": {
-                "code": {"type": "string", "example": "not_found"},
-                "message": {"type": "string"},
+                "code": {"type": "string", "example": "not_found",
+                         "description": "A stable code to branch on, e.g. price_changed."},
+                "message": {"type": "string", "example": "No such order.",
+                            "description": "The problem in words, for a person."},
                 "fields": {
                     "type": "object",
                     "additionalProperties": {"type": "array", "items": {"type": "string"}},

@@ -88,6 +88,7 @@ def _account_managers_group() -> Group:
         Permission.objects.filter(
             content_type__app_label="accounts", codename__in=ACCOUNT_MANAGER_MODEL_PERMISSIONS
         )
+        | Permission.objects.filter(content_type__app_label="insights", codename="view_reports")
     )
     return group
 

@@ -97,4 +97,5 @@ def test_account_manager_admin_index_lists_only_what_account_managers_look_after
                      "WebhookEndpoint"},
         "territories": {"DistributorProfile", "TerritoryRight"},
         "segments": {"PropensityScore"},  # who of their organisations is likely to order what
+        "insights": {"PricingMonitor"},  # figures over their own book only
     }

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.keys import ApiKey, ApiScope
+from accounts.keys import STAFF_SCOPES, ApiKey, ApiKeyKind, ApiRole, ApiScope
 from accounts.models import OrganisationKind, VerificationStatus
 from pricing.models import Contract, ContractStatus, PriceList, PriceListItem, PriceListKind
 from pricing.services import contract_save, price_list_item_save, price_list_save
@@ -41,6 +41,22 @@ def issue_key(organisation, user, *, scopes=ALL_SCOPES, created_by=None, **extra
     key = ApiKey(organisation=organisation, user=user, name=extra.pop("name", "ERP"),
                  scopes=list(scopes), **extra)
     _, token = api_key_issue(key=key, created_by=created_by or user)
+    return token
+
+
+def issue_staff_key(staff, *, scopes=STAFF_SCOPES, name="Maker ERP", created_by=None) -> str:
+    """A staff key of `staff` (no organisation), issued by `created_by` (themselves by default)."""
+    key = ApiKey(kind=ApiKeyKind.STAFF, user=staff, name=name, scopes=list(scopes))
+    _, token = api_key_issue(key=key, created_by=created_by or staff)
+    return token
+
+
+def issue_integration_key(organisation, responsible, *, role=ApiRole.BUYER, scopes=ALL_SCOPES,
+                          name="Integration ERP", created_by=None) -> str:
+    """An integration key of `organisation` with its own API `role`, `responsible` for it."""
+    key = ApiKey(kind=ApiKeyKind.INTEGRATION, organisation=organisation, user=responsible,
+                 role=role, name=name, scopes=list(scopes))
+    _, token = api_key_issue(key=key, created_by=created_by or responsible)
     return token
 
 

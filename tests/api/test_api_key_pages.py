@@ -2,8 +2,10 @@
 revoke them, and touch only their own organisation's keys; staff issue keys with any scope."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
-from accounts.keys import ApiKey, ApiScope, secret_digest
+from accounts.keys import ApiKey, ApiKeyKind, ApiScope, secret_digest
+from storefront.api.services import api_key_issue
 from tests.api.conftest import issue_key, key_client
 from tests.factories import UserFactory
 
@@ -13,7 +15,7 @@ def test_an_org_admin_issues_a_key_that_is_shown_once_and_stored_hashed(client, 
     client.force_login(world.trust_admin)
 
     response = client.post("/account/api-keys/issue/", {
-        "name": "Oracle ERP", "scopes": [ApiScope.CATALOGUE_READ],
+        "kind": "personal", "name": "Oracle ERP", "scopes": [ApiScope.CATALOGUE_READ],
     })
 
     key = ApiKey.objects.get(name="Oracle ERP")
@@ -29,14 +31,50 @@ def test_an_org_admin_issues_a_key_that_is_shown_once_and_stored_hashed(client, 
 
 
 @pytest.mark.django_db
-def test_an_org_admin_cannot_grant_the_price_import_scope(client, world):
+@pytest.mark.parametrize("kind", ["integration", "personal"])
+@pytest.mark.parametrize("scope", [ApiScope.PRICES_IMPORT, ApiScope.ORDERS_FULFIL])
+def test_an_org_admin_cannot_grant_a_staff_scope(client, world, kind, scope):
     client.force_login(world.trust_admin)
 
     response = client.post("/account/api-keys/issue/", {
-        "name": "Importer", "scopes": [ApiScope.PRICES_IMPORT],
+        "kind": kind, "name": "Importer", "role": "buyer",
+        "scopes": [ApiScope.CATALOGUE_READ, scope],
     })
 
     assert response.status_code == 400
+    assert "scopes" in response.context["form"].errors
+    assert not ApiKey.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", [ApiKeyKind.INTEGRATION, ApiKeyKind.PERSONAL])
+@pytest.mark.parametrize("scope", [ApiScope.PRICES_IMPORT, ApiScope.ORDERS_FULFIL])
+def test_no_customer_key_carries_a_staff_scope_even_issued_by_staff(world, kind, scope):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    key = ApiKey(kind=kind, organisation=world.trust, user=world.trust_buyer, name="Feed",
+                 role="buyer" if kind == ApiKeyKind.INTEGRATION else "", scopes=[scope])
+
+    with pytest.raises(ValidationError) as refused:
+        api_key_issue(key=key, created_by=staff)
+
+    assert "scopes" in refused.value.message_dict
+    assert not ApiKey.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_staff_key_carries_only_staff_scopes_and_no_organisation(world):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    ordering = ApiKey(kind=ApiKeyKind.STAFF, user=staff, name="Feed",
+                      scopes=[ApiScope.ORDERS_FULFIL, ApiScope.ORDERS_WRITE])
+    bound = ApiKey(kind=ApiKeyKind.STAFF, organisation=world.trust, user=staff, name="Feed",
+                   scopes=[ApiScope.ORDERS_FULFIL])
+    customer = ApiKey(kind=ApiKeyKind.STAFF, user=world.trust_buyer, name="Feed",
+                      scopes=[ApiScope.ORDERS_FULFIL])
+
+    for key, field in ((ordering, "scopes"), (bound, "organisation"), (customer, "user")):
+        with pytest.raises(ValidationError) as refused:
+            api_key_issue(key=key, created_by=staff)
+        assert field in refused.value.message_dict
     assert not ApiKey.objects.exists()
 
 
@@ -78,13 +116,14 @@ def test_staff_issue_an_import_key_in_the_admin(client, world):
     client.force_login(staff)
 
     response = client.post("/admin/accounts/apikey/add/", {
-        "organisation": world.trust.pk, "user": world.trust_buyer.pk, "name": "Price feed",
+        "kind": ApiKeyKind.STAFF, "user": staff.pk, "name": "Price feed",
         "scopes": [ApiScope.PRICES_IMPORT],
     })
 
     key = ApiKey.objects.get(name="Price feed")
     token = response.context_data["token"]
     assert key.created_by == staff and key.matches(token.split(".", 1)[1])
+    assert (key.kind, key.organisation, key.user) == (ApiKeyKind.STAFF, None, staff)
     assert client.get(f"/admin/accounts/apikey/{key.pk}/change/").status_code == 200
     assert token not in client.get("/admin/accounts/apikey/").content.decode()
     assert key_client(token).post(
@@ -107,3 +146,31 @@ def test_an_account_manager_sees_only_their_organisations_keys_in_the_admin(clie
     page = client.get("/admin/accounts/apikey/").content.decode()
 
     assert "Clinic ERP" in page and "Trust ERP" not in page
+
+
+@pytest.mark.django_db
+def test_staff_other_than_superusers_issue_and_see_only_their_own_staff_keys(client, world):
+    from accounts.services import organisation_save
+    from tests.api.conftest import issue_staff_key
+
+    manager, colleague = (UserFactory(email=f"{who}@maker.test", is_staff=True)
+                          for who in ("am", "colleague"))
+    world.clinic.account_manager = manager
+    organisation_save(organisation=world.clinic)
+    issue_staff_key(colleague, name="Colleague feed")
+    client.force_login(manager)
+
+    own = client.post("/admin/accounts/apikey/add/", {
+        "kind": ApiKeyKind.STAFF, "user": manager.pk, "name": "My feed",
+        "scopes": [ApiScope.ORDERS_FULFIL],
+    })
+    for_colleague = client.post("/admin/accounts/apikey/add/", {
+        "kind": ApiKeyKind.STAFF, "user": colleague.pk, "name": "Their feed",
+        "scopes": [ApiScope.ORDERS_FULFIL],
+    })
+    page = client.get("/admin/accounts/apikey/").content.decode()
+
+    assert own.status_code == 200 and ApiKey.objects.get(name="My feed").user == manager
+    assert for_colleague.status_code == 403
+    assert not ApiKey.objects.filter(name="Their feed").exists()
+    assert "My feed" in page and "Colleague feed" not in page

@@ -5,13 +5,14 @@ call changes nothing."""
 import datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.keys import ApiKey, ApiScope
+from accounts.keys import STAFF_SCOPES, ApiKey, ApiScope
 from pricing.models import PriceListItem, Quote, QuoteLine, QuoteStatus
 from storefront.api.services import api_key_revoke
-from tests.api.conftest import issue_key, key_client, session_client
+from tests.api.conftest import issue_key, issue_staff_key, key_client, session_client
 from tests.factories import UserFactory
 
 READ = [ApiScope.CATALOGUE_READ]
@@ -22,23 +23,29 @@ def _prefix(token: str) -> str:
     return token.split(".")[0]
 
 
+def _issue(organisation, user, scopes, created_by) -> str:
+    """An organisation's key for `user`; for the staff scopes, a staff key of `created_by`."""
+    if set(scopes) <= set(STAFF_SCOPES):
+        return issue_staff_key(created_by, scopes=scopes)
+    return issue_key(organisation, user, scopes=scopes, created_by=created_by)
+
+
 def caller(world, who: str, scopes) -> APIClient:
     """A client for one kind of caller, with a key holding `scopes` where it has a key."""
     if who == "anonymous":
         return APIClient()
     if who == "owner":
-        return key_client(issue_key(world.trust, world.trust_buyer, scopes=scopes,
-                                    created_by=world.staff))
+        return key_client(_issue(world.trust, world.trust_buyer, scopes, world.staff))
     if who == "same_org_other_role":
-        return key_client(issue_key(world.trust, world.trust_requisitioner, scopes=scopes,
-                                    created_by=world.manager_of_clinic))
+        return key_client(_issue(world.trust, world.trust_requisitioner, scopes,
+                                 world.manager_of_clinic))
     if who == "other_org":
-        return key_client(issue_key(world.clinic, world.clinic_buyer, scopes=scopes,
-                                    created_by=world.manager_of_clinic))
+        return key_client(_issue(world.clinic, world.clinic_buyer, scopes,
+                                 world.manager_of_clinic))
     if who == "without_scope":
         return key_client(issue_key(world.trust, world.trust_buyer,
                                     scopes=[ApiScope.ORDERS_WRITE], created_by=world.staff))
-    token = issue_key(world.trust, world.trust_buyer, scopes=scopes, created_by=world.staff)
+    token = _issue(world.trust, world.trust_buyer, scopes, world.staff)
     if who == "revoked_key":
         api_key_revoke(key=ApiKey.objects.get(prefix=_prefix(token)))
     elif who == "expired_key":
@@ -95,8 +102,8 @@ def test_reads_of_one_object(sweep_world, endpoint, who):
 
 
 UPSERT_EXPECTED = {
-    "owner": 200,  # a prices:import key issued by a superuser
-    "same_org_other_role": 404,  # issued by an account manager who does not manage this list
+    "owner": 200,  # a superuser's prices:import key
+    "same_org_other_role": 404,  # an account manager's, who does not manage this list
     "other_org": 404,
     "anonymous": 401,
     "revoked_key": 401,
@@ -129,8 +136,10 @@ def test_bulk_upsert_of_one_price_list(sweep_world, who):
 
 
 @pytest.mark.django_db
-def test_an_import_key_issued_by_a_member_who_is_not_staff_is_refused(sweep_world):
-    client = key_client(issue_key(sweep_world.trust, sweep_world.trust_admin, scopes=IMPORT))
+def test_an_organisations_key_cannot_import_prices(sweep_world):
+    with pytest.raises(ValidationError):
+        issue_key(sweep_world.trust, sweep_world.trust_admin, scopes=IMPORT)
+    client = key_client(issue_key(sweep_world.trust, sweep_world.trust_admin, scopes=READ))
     before = _items(sweep_world.contract_list)
 
     response = client.post(

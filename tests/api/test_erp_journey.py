@@ -12,8 +12,8 @@ from accounts.keys import ApiScope
 from ordering.models import Order, OutboxEvent
 from ordering.services.webhooks import webhook_endpoint_create
 from ordering.signing import webhook_signature_verify
-from tests.api.conftest import issue_key, key_client, session_client
-from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
+from tests.api.conftest import issue_key, issue_staff_key, key_client, session_client
+from tests.factories import UserFactory
 from tests.ordering.conftest import build_world
 from tests.ordering.webhook_receiver import running_receiver
 
@@ -35,11 +35,7 @@ def test_an_erp_places_an_order_follows_it_to_delivery_and_hears_every_step(
                                        created_by=world.user("org_admin"))
     erp = key_client(issue_key(world.trust, world.user("buyer"), name="Oracle ERP",
                                scopes=[ApiScope.CATALOGUE_READ, ApiScope.ORDERS_WRITE]))
-    maker = OrganisationFactory(name="Maker Ltd")
-    maker_erp = key_client(issue_key(
-        maker, MembershipFactory(organisation=maker).user, scopes=[ApiScope.ORDERS_FULFIL],
-        created_by=staff,
-    ))
+    maker_erp = key_client(issue_staff_key(staff, scopes=[ApiScope.ORDERS_FULFIL]))
     body = {
         "lines": [{"sku": "WC-10001", "quantity": 20, "expected_unit_price": "12.5000"}],
         "po_number": "PO-2026-0413", "cost_centre": "W7210",

@@ -1,8 +1,8 @@
 """The schema serves real clients: a typed client generated from /api/schema/ by
-openapi-python-client, and nothing else, pages through the catalogue, places an order with an
-idempotency key, reads and cancels it, and — as the distributor the order's protected line was
-routed to — accepts and ships that line with its lots, against the running server. A schema
-change that breaks generated clients fails here."""
+openapi-python-client, and nothing else, pages through the catalogue with a trust's integration
+key, places an order with an idempotency key (attributed to the key), reads and cancels it, and —
+as the distributor the order's protected line was routed to — accepts and ships that line with its
+lots, against the running server. A schema change that breaks generated clients fails here."""
 
 import datetime
 import importlib
@@ -18,7 +18,7 @@ from drf_spectacular.renderers import OpenApiJsonRenderer
 from catalog.selectors import visible_products
 from ordering.models import ApprovalRule
 from segments.resolver import resolve
-from tests.api.conftest import issue_key
+from tests.api.conftest import issue_integration_key, issue_key
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.ordering.conftest import build_world
 from tests.territories.conftest import grant, region
@@ -73,7 +73,10 @@ def test_a_generated_client_browses_orders_cancels_and_a_distributor_ships(api, 
                                   postcode="N1 9GU")
     grant(capital, region("london"), product=world.gloves)
     stock_controller = MembershipFactory(organisation=capital, is_buyer=True).user
-    buyer = _client(api, live_server, issue_key(world.trust, world.user("buyer"), name="ERP"))
+    # The trust's ERP orders through an integration key its org admin (who does not buy) is
+    # responsible for.
+    buyer = _client(api, live_server, issue_integration_key(
+        world.trust, world.user("org_admin"), name="ERP"))
     distributor = _client(api, live_server, issue_key(capital, stock_controller, name="WMS"))
     products = _module(api, "api.catalogue.products_list")
     orders = _module(api, "api.orders")
@@ -127,6 +130,8 @@ def test_a_generated_client_browses_orders_cancels_and_a_distributor_ships(api, 
     assert len(seen) >= 2  # more than one page was followed
     assert [o.number for o in replayed.orders] == [o.number for o in placed.orders]
     assert read.state.value == "allocated" and read.po_number == "PO-GEN-1"
+    assert read.placed_by == world.user("org_admin").email
+    assert (read.placed_via_key.name, read.placed_via_key.kind.value) == ("ERP", "integration")
     assert cancelled.state.value == "cancelled"
     assert [o.number for o in waiting.results] == [routed.number]
     assert accepted.state.value == "accepted_by_distributor"

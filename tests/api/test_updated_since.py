@@ -39,6 +39,8 @@ def test_products_changed_in_their_record_or_their_prices_are_listed(world):
     rows = {row["sku"]: row for row in changed["results"]}
     assert rows["WC-SHARED"]["price"]["unit_price"] == "8.1000"
     assert datetime.datetime.fromisoformat(rows["WC-TRUST"]["updated_at"]) >= since
+    # A price row's change dates the product too: the next sync starts after it.
+    assert datetime.datetime.fromisoformat(rows["WC-SHARED"]["updated_at"]) >= since
 
 
 def test_nothing_changed_lists_nothing_and_a_clinic_sees_only_its_own_changes(world):

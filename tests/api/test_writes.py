@@ -7,7 +7,7 @@ import pytest
 
 from accounts.keys import ApiScope
 from pricing.models import PriceListItem
-from tests.api.conftest import issue_key, key_client
+from tests.api.conftest import issue_key, issue_staff_key, key_client
 from tests.factories import UserFactory
 
 UPSERT = "/api/v1/price-lists/{}/items/bulk-upsert/"
@@ -21,8 +21,7 @@ def trust(world):
 @pytest.fixture
 def importer(world):
     staff = UserFactory(email="prices@maker.test", is_staff=True, is_superuser=True)
-    return key_client(issue_key(world.trust, world.trust_buyer, scopes=[ApiScope.PRICES_IMPORT],
-                                created_by=staff))
+    return key_client(issue_staff_key(staff, scopes=[ApiScope.PRICES_IMPORT]))
 
 
 @pytest.mark.django_db
