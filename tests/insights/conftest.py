@@ -8,7 +8,6 @@ from insights.models import PricingMonitor
 from insights.services.monitors import monitor_create
 from tests.factories import OrganisationFactory, UserFactory
 from tests.factories.insights_monitor import computed_segment, entered, organisations, weekly_sales
-
 from tests.ordering.conftest import build_world as build_ordering_world
 
 from .world import World, build_world
@@ -56,6 +55,7 @@ def build_monitor(*, weeks_before=8, weeks_after=8, treated=40, control=40, effe
 
 @pytest.fixture
 def world(db) -> World:
+    return build_world()
 
 
 @pytest.fixture
