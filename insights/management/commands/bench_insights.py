@@ -14,6 +14,7 @@ Everything runs in one transaction that is rolled back (`--keep` commits it). As
 `bench_segments`, `bench_segments --only-generate --keep` once and then `--reuse` here times the
 reports again and again over the same data without generating it each time."""
 
+import datetime
 import statistics
 import time
 from pathlib import Path
@@ -22,7 +23,7 @@ from urllib.parse import urlencode
 from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Count, Max
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, reverse
@@ -31,10 +32,13 @@ from guardian.shortcuts import assign_perm
 
 from accounts.models import Organisation, User
 from catalog.models import Product
+from insights.models import PricingMonitor
 from insights.services.aggregates import rebuild, refresh
+from insights.services.monitors import monitor_create
+from insights.tasks import warm_monitors
 from ordering.models import Order
 from segments.management.commands import bench_segments as world
-from segments.models import SegmentMovement
+from segments.models import Audience, Segment, SegmentKind, SegmentMovement
 
 PAGE_TARGET_MS = 300
 STAFF_DOMAIN = "@bench-staff.invalid"
@@ -151,6 +155,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             generator, counts = self._world(options, buyers, lines)
             self._aggregates(generator, options["orders"])
+            self._monitor()
             self._time_pages(options["repeat"])
             if not options["keep"]:
                 transaction.set_rollback(True)
@@ -198,6 +203,23 @@ class Command(BaseCommand):
         self._phase(f"add {orders:,} orders", lambda: _add_orders(generator, orders))
         _foreign_keys("IMMEDIATE")
         self.refreshed = self._phase("incremental refresh", refresh)
+
+    def _monitor(self) -> None:
+        """A pricing monitor over the largest computed segment of organisations, started eight
+        weeks ago: its groups frozen, then its figures worked out as each refresh does."""
+        segment = (Segment.objects.filter(kind=SegmentKind.COMPUTED,
+                                          audience=Audience.ORGANISATIONS, is_active=True)
+                   .annotate(size=Count("computed_members")).order_by("-size", "pk")
+                   .first())
+        if segment is None:
+            return
+        monitor = PricingMonitor(
+            name=f"Price change for {segment.name}", segment=segment, change="Benchmark change",
+            starts_on=timezone.localdate() - datetime.timedelta(weeks=8), weeks_before=12,
+        )
+        self._phase("pricing monitor: freeze groups", lambda: monitor_create(monitor=monitor))
+        self._phase("pricing monitor: figures (after each refresh)",
+                    lambda: warm_monitors([monitor]))
 
     def _time_pages(self, repeat: int) -> None:
         users = {"superuser": _staff(f"admin{STAFF_DOMAIN}", superuser=True), "rep": _rep()}
