@@ -69,6 +69,7 @@ class ProductAdmin(SimpleHistoryAdmin):
         ("Pack and tax", {"fields": [
             "pack_size", "unit_of_measure", "vat_category", "vat_relief_item",
         ]}),
+        ("Cost", {"fields": ["cost_price"]}),
     ]
 
     def save_model(self, request, obj, form, change):

@@ -2,6 +2,7 @@
 named assortments assigned to segments and organisations."""
 
 import re
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -154,6 +155,12 @@ class Product(models.Model):
         help_text="The legal item under which the product is eligible for VAT relief.",
     )
     professional_only = models.BooleanField(default=False)
+    cost_price = models.DecimalField(
+        max_digits=12, decimal_places=4, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Net cost per unit in GBP (what the product costs us). Order lines keep the "
+        "cost price of their submission, so margins are reported; never shown to buyers.",
+    )
     attributes = models.JSONField(default=dict, blank=True)
     image = models.FileField(upload_to="products/", blank=True)
     is_active = models.BooleanField(default=True)
@@ -172,6 +179,11 @@ class Product(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(pack_size__gte=1), name="product_pack_size_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(cost_price__isnull=True) | Q(cost_price__gte=0),
+                name="product_cost_price_not_negative",
+                violation_error_message="A cost price is zero or more.",
             ),
             models.CheckConstraint(
                 condition=~Q(vat_category="relief") | ~Q(vat_relief_item=""),

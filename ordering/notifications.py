@@ -1,6 +1,10 @@
 """Order notifications: queued as Celery tasks once the transaction that caused them commits.
 Tasks are named, not imported, so services stay below the task layer."""
 
+from functools import partial
+
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 
 from storefront.celery import app
@@ -14,3 +18,22 @@ def notify(order_id: int, event: str, **details) -> None:
     # Robust: with the broker unreachable the order stays placed and the buyer is answered; the
     # failure to queue is logged.
     transaction.on_commit(signature.apply_async, robust=True)
+
+
+def order_changed() -> None:
+    """Queue the tasks other apps register for a placed order or a change of state (settings
+    `ORDER_CHANGED_TASKS`, by name) once the transaction commits. With a broker each is queued
+    at most once per `ORDER_CHANGED_DEBOUNCE_SECONDS` and runs at the end of that window, so it
+    sees every change made in it; their own schedules catch anything later. Without one (tasks
+    run in-process) each runs at once."""
+    for name in getattr(settings, "ORDER_CHANGED_TASKS", ()):
+        transaction.on_commit(partial(_queue_once_a_while, name), robust=True)
+
+
+def _queue_once_a_while(name: str) -> None:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        app.signature(name).apply_async()
+        return
+    seconds = settings.ORDER_CHANGED_DEBOUNCE_SECONDS
+    if cache.add(f"order-changed-queued:{name}", True, seconds):
+        app.signature(name).apply_async(countdown=seconds)

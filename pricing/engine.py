@@ -102,6 +102,9 @@ class ResolvedPrice:
     order_multiple: int = 1
     contract_id: int | None = None
     quote_id: int | None = None
+    # The base list price (B2B list or retail list) per unit, net, at the same quantity and in
+    # the same currency: what "below list" is measured against. None when there is none.
+    list_unit_price: Decimal | None = None
 
     @property
     def includes_vat(self) -> bool:
@@ -420,7 +423,16 @@ def _ranked(buyer, products, quantity, contract_id) -> tuple[dict[int, str], dic
     return vat_categories, ranked
 
 
-def _resolved(buyer, winner: Candidate, vat_rate: Decimal) -> ResolvedPrice:
+def _list_unit_price(candidates: list[Candidate]) -> Decimal | None:
+    """The unit price of the best base list candidate in the winner's currency (the winner's own
+    when it is the list price)."""
+    currency = candidates[0].currency
+    return next((c.unit_price for c in candidates
+                 if c.level == LEVEL_BASE and c.currency == currency), None)
+
+
+def _resolved(buyer, winner: Candidate, vat_rate: Decimal,
+              list_unit_price: Decimal | None = None) -> ResolvedPrice:
     gross = quantize_price(winner.unit_price * (1 + vat_rate), winner.currency)
 
     def shown(net):
@@ -444,6 +456,7 @@ def _resolved(buyer, winner: Candidate, vat_rate: Decimal) -> ResolvedPrice:
         order_multiple=winner.order_multiple,
         contract_id=winner.contract_id,
         quote_id=winner.quote_id,
+        list_unit_price=list_unit_price,
     )
 
 
@@ -458,7 +471,8 @@ def prices_for(
     vat_categories, ranked = _ranked(buyer, products, quantity, contract_id)
     return {
         product_id: _resolved(
-            buyer, candidates[0], vat_rate_for(vat_categories[product_id], relief=relief)
+            buyer, candidates[0], vat_rate_for(vat_categories[product_id], relief=relief),
+            _list_unit_price(candidates),
         )
         for product_id, candidates in ranked.items()
         if candidates

@@ -11,6 +11,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -26,6 +27,7 @@ from accounts.admin_scoping import (
 from ..models import MonitorGroup, PricingMonitor
 from ..services.monitors import monitor_create
 from ..tables import export_response
+from ..tasks import warm_monitor
 from .monitor_page import monitor_page
 
 
@@ -107,6 +109,7 @@ class PricingMonitorAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         monitor_create(monitor=obj, created_by=request.user)
+        transaction.on_commit(lambda: warm_monitor.delay(obj.pk))
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(request, f"The groups of “{obj}” are frozen.", messages.SUCCESS)

@@ -131,7 +131,12 @@ class Order(models.Model):
                 name="order_net_plus_vat_is_gross",
             ),
         ]
-        indexes = [models.Index(fields=["organisation", "-placed_at"])]
+        indexes = [
+            models.Index(fields=["organisation", "-placed_at"]),
+            # The reporting aggregates refresh the buyer-days of the orders changed since
+            # their last refresh.
+            models.Index(fields=["updated_at"], name="order_updated_at"),
+        ]
 
     def __str__(self) -> str:
         return self.number
@@ -168,6 +173,17 @@ class OrderLine(models.Model):
     )
     fulfiller_line_net = models.DecimalField(**MONEY, null=True, blank=True)
     fulfiller_price_explanation = models.CharField(max_length=250, blank=True)
+    unit_cost = models.DecimalField(
+        **UNIT_MONEY, null=True, blank=True,
+        help_text="The product's net cost price per unit (GBP) at submission; empty when it had "
+        "none.",
+    )
+    list_unit_price = models.DecimalField(
+        **UNIT_MONEY, null=True, blank=True,
+        help_text="What the base list price (the B2B list or the retail list, by the buyer's "
+        "channel) was per unit, net, for this product and quantity at submission; empty when "
+        "it had none in the order's currency.",
+    )
     relief_applied = models.BooleanField(default=False)
     line_net = models.DecimalField(**MONEY)
     line_vat = models.DecimalField(**MONEY)

@@ -374,6 +374,7 @@ def _order_lines(order, lines, filled, relief) -> list[OrderLine]:
             quantity=line.quantity, unit_price=price.unit_price, vat_rate=price.vat_rate,
             price_source=price.source, price_explanation=price.explanation[:250],
             price_list_code=price.price_list_code, contract_id=price.contract_id,
+            unit_cost=line.product.cost_price, list_unit_price=price.list_unit_price,
             relief_applied=relief and line.relief_eligible,
             line_net=total.net, line_vat=total.vat, line_gross=total.gross,
             allocated_quantity=got,

@@ -8,6 +8,7 @@ from segments.resolver import BuyerContext
 
 from ..errors import OrderError
 from ..models import Order, OrderEvent, OrderState
+from ..notifications import order_changed
 from ..rules import Actor, actor_roles, transition_for
 from .outbox import outbox_record
 
@@ -38,6 +39,7 @@ def order_log(
     )
     outbox_record(order=order, action=action, from_state=from_state, to_state=to_state,
                   comment=comment)
+    order_changed()
     return event
 
 

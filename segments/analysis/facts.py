@@ -13,7 +13,9 @@ buyer is rewritten without it) and the buyers who have no row yet; the other row
 and the windows, of the refresh that wrote them. The scores the later phases write on the same
 rows (RFM, tiers, cluster) are left as they are.
 
-Margin stays empty: neither the catalogue nor pricing holds a cost price.
+The margin of the trailing 12 months is the net revenue less the cost of the order lines that
+carry a cost price (`OrderLine.unit_cost`, the product's cost price at submission), over those
+lines only; it is empty when no line of the period has one.
 
 A refresh is a fixed number of set-based statements, whatever the number of buyers: temporary
 tables of the buyers to write and of their counted orders, an INSERT … SELECT upsert of the facts
@@ -205,20 +207,24 @@ _CATEGORY_COLUMNS = (
 def _categories_sql(tables: dict[str, str]) -> str:
     """Per buyer and category of both audiences, in one pass over the lines: first each order's
     lines of a category, then its orders (so orders are counted without a COUNT(DISTINCT)),
-    then the buyer's facts row."""
+    then the buyer's facts row. The margin of the costed lines rides along (empty where no line
+    had a cost), for the buyer's margin."""
     return f"""
-        INSERT INTO {_CATEGORIES} ({', '.join(_CATEGORY_COLUMNS)})
+        INSERT INTO {_CATEGORIES} ({', '.join(_CATEGORY_COLUMNS)}, margin_12m)
         SELECT COALESCE(fo.id, fu.id), g.category_id, g.first_at, g.last_at, g.orders,
-            g.orders_12m, g.units_12m, g.revenue_12m
+            g.orders_12m, g.units_12m, g.revenue_12m, g.margin_12m
         FROM (
             SELECT organisation_id, user_id, category_id, MIN(placed_at) AS first_at,
                 MAX(placed_at) AS last_at, COUNT(*) AS orders,
                 SUM(CASE WHEN placed_at > %(year_ago)s THEN 1 ELSE 0 END) AS orders_12m,
                 COALESCE(SUM(CASE WHEN placed_at > %(year_ago)s THEN units END), 0) AS units_12m,
-                COALESCE(SUM(CASE WHEN placed_at > %(year_ago)s THEN net END), 0) AS revenue_12m
+                COALESCE(SUM(CASE WHEN placed_at > %(year_ago)s THEN net END), 0) AS revenue_12m,
+                SUM(CASE WHEN placed_at > %(year_ago)s THEN margin END) AS margin_12m
             FROM (
                 SELECT co.order_id, co.organisation_id, co.user_id, co.placed_at, p.category_id,
-                    SUM(l.quantity) AS units, SUM(l.line_net) AS net
+                    SUM(l.quantity) AS units, SUM(l.line_net) AS net,
+                    SUM(CASE WHEN l.unit_cost IS NOT NULL
+                        THEN l.line_net - l.unit_cost * l.quantity END) AS margin
                 FROM {_ORDERS} co
                 JOIN {tables['line']} l ON l.order_id = co.order_id
                 JOIN {tables['product']} p ON p.id = l.product_id
@@ -290,6 +296,18 @@ def _fill_orders(cursor, tables, params) -> None:
     _analyse(cursor, _ORDERS)
 
 
+def _write_margins(cursor, tables) -> None:
+    """The margin of the buyers with a costed line in the period, from their categories (the
+    facts upsert left every written buyer's margin empty)."""
+    cursor.execute(
+        f"""UPDATE {tables['facts']} SET margin_12m = (
+                SELECT ROUND(SUM(n.margin_12m), 2) FROM {_CATEGORIES} n
+                WHERE n.facts_id = {tables['facts']}.id)
+            WHERE id IN (SELECT facts_id FROM {_CATEGORIES}
+                         WHERE margin_12m IS NOT NULL)"""  # noqa: S608
+    )
+
+
 def _write_categories(cursor, tables, params, *, full: bool) -> None:
     """Bring the category facts of the written buyers (of every buyer when `full`) to the
     computed ones, touching only the rows that differ: a repeated refresh rewrites little."""
@@ -297,10 +315,12 @@ def _write_categories(cursor, tables, params, *, full: bool) -> None:
         cursor, _CATEGORIES,
         "facts_id bigint, category_id bigint, first_bought_at timestamp with time zone, "
         "last_bought_at timestamp with time zone, orders_total integer, orders_12m integer, "
-        "units_12m integer, revenue_12m numeric(14, 2), PRIMARY KEY (facts_id, category_id)",
+        "units_12m integer, revenue_12m numeric(14, 2), margin_12m numeric(18, 4), "
+        "PRIMARY KEY (facts_id, category_id)",
     )
     cursor.execute(_categories_sql(tables), params)
     _analyse(cursor, _CATEGORIES)
+    _write_margins(cursor, tables)
     stored, same = tables["categories"], "c.facts_id = n.facts_id AND c.category_id = n.category_id"
     written = "" if full else f"""AND c.facts_id IN (
         SELECT f.id FROM {tables['facts']} f

@@ -230,6 +230,7 @@ class _Pool:
     context: BuyerContext
     prices: dict[int, ResolvedPrice]
     by_category: dict[int, list[int]]
+    costs: dict[int, Decimal | None] = dataclasses.field(default_factory=dict)
 
 
 def _context(buyer: HistoryBuyer) -> BuyerContext:
@@ -248,7 +249,7 @@ def _pricing_facts(context: BuyerContext, own_terms: set[int]) -> tuple:
 
 
 def _pool(buyer: HistoryBuyer, pools: dict, own_terms: set[int],
-          categories: dict[int, int]) -> _Pool | None:
+          categories: dict[int, int], costs: dict[int, Decimal | None]) -> _Pool | None:
     context = _context(buyer)
     facts = _pricing_facts(context, own_terms)
     if facts not in pools:
@@ -258,7 +259,7 @@ def _pool(buyer: HistoryBuyer, pools: dict, own_terms: set[int],
         for product_id in sorted(prices):
             if direct[product_id].is_direct:
                 by_category.setdefault(categories[product_id], []).append(product_id)
-        pools[facts] = _Pool(context, prices, by_category) if by_category else None
+        pools[facts] = _Pool(context, prices, by_category, costs) if by_category else None
     pool = pools[facts]
     return dataclasses.replace(pool, context=context) if pool is not None else None
 
@@ -350,6 +351,7 @@ def _orders_of(buyer: HistoryBuyer, pool: _Pool, now: datetime.datetime, sequenc
                 quantity=quantity, unit_price=price.unit_price, vat_rate=price.vat_rate,
                 price_source=price.source, price_explanation=price.explanation[:250],
                 price_list_code=price.price_list_code, contract_id=price.contract_id,
+                unit_cost=pool.costs.get(product_id), list_unit_price=price.list_unit_price,
                 line_net=total.net, line_vat=total.vat, line_gross=total.gross,
             ))
         cancelled = day > 7 and rng.random() < CANCELLED_SHARE
@@ -457,11 +459,12 @@ def build_order_history(buyers: list[HistoryBuyer], *, now=None) -> HistoryLoad:
     categories = dict(Product.objects.filter(is_active=True, kind="device")
                       .values_list("pk", "category_id"))
     companions = companion_categories(dict(Category.objects.values_list("name", "pk")))
+    costs = dict(Product.objects.values_list("pk", "cost_price"))
     sequence, made = [0], []
     for buyer in buyers:
         if buyer.habit == Habit.PROSPECT:
             continue
-        pool = _pool(buyer, pools, own_terms, categories)
+        pool = _pool(buyer, pools, own_terms, categories, costs)
         if pool is not None:
             made.extend(item for item in _orders_of(buyer, pool, now, sequence, taken, companions)
                         if item[1])

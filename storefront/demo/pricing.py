@@ -54,6 +54,24 @@ def list_price(product: Product) -> Decimal:
     return (low + (high - low) * fraction).quantize(PENNY, rounding=ROUND_HALF_UP)
 
 
+def cost_price(product: Product, list_net: Decimal) -> Decimal:
+    """A plausible cost: 40 to 65% of the list price, fixed per SKU."""
+    fraction = Decimal(zlib.crc32(f"cost:{product.sku}".encode()) % 10_000) / Decimal(10_000)
+    return (list_net * (Decimal("0.40") + Decimal("0.25") * fraction)).quantize(
+        PENNY, rounding=ROUND_HALF_UP)
+
+
+def _set_cost_prices(products: list[Product], prices: dict[int, Decimal]) -> None:
+    """Give every product its cost price (written only where it differs)."""
+    changed = []
+    for product in products:
+        cost = cost_price(product, prices[product.pk])
+        if product.cost_price != cost:
+            product.cost_price = cost
+            changed.append(product)
+    Product.objects.bulk_update(changed, ["cost_price"], batch_size=500)
+
+
 def _share(amount: Decimal, factor: str) -> Decimal:
     return (amount * Decimal(factor)).quantize(PENNY, rounding=ROUND_HALF_UP)
 
@@ -137,6 +155,7 @@ def load_pricing() -> dict[str, PriceList]:
     with transaction.atomic():
         products = list(Product.objects.select_related("category").order_by("sku"))
         prices = {p.pk: list_price(p) for p in products}
+        _set_cost_prices(products, prices)
         segments = {s.code: s for s in Segment.objects.all()}
         period = _financial_years()
         today = timezone.localdate()

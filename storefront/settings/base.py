@@ -335,7 +335,24 @@ SPECTACULAR_SETTINGS = {
 SEGMENTS_LAPSE_MULTIPLE = float(os.environ.get("SEGMENTS_LAPSE_MULTIPLE", "2.0"))
 SEGMENTS_DEFAULT_CADENCE_DAYS = float(os.environ.get("SEGMENTS_DEFAULT_CADENCE_DAYS", "90"))
 # Run after the segments' own phases by every recompute (name, dotted path of the phase).
-SEGMENTS_FOLLOW_UP_PHASES = [("affinities", "merchandising.services.recompute_affinities")]
+SEGMENTS_FOLLOW_UP_PHASES = [
+    ("affinities", "merchandising.services.recompute_affinities"),
+    # The reporting aggregates' today (segment sets and sizes) follows the new memberships.
+    ("aggregates", "insights.services.aggregates.refresh_after_recompute"),
+]
+
+# Reporting aggregates (docs/reporting.md): refreshed after orders are placed or change state
+# (queued at most once a debounce window, run at its end), every few minutes from beat, after
+# each segment recompute, and rebuilt in full every night.
+ORDER_CHANGED_TASKS = ["insights.tasks.refresh_aggregates"]
+ORDER_CHANGED_DEBOUNCE_SECONDS = int(os.environ.get("ORDER_CHANGED_DEBOUNCE_SECONDS", "30"))
+INSIGHTS_REFRESH_SECONDS = float(os.environ.get("INSIGHTS_REFRESH_SECONDS", "300"))
+CELERY_BEAT_SCHEDULE["insights-aggregates-refresh"] = {
+    "task": "insights.tasks.refresh_aggregates", "schedule": INSIGHTS_REFRESH_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["insights-aggregates-nightly-rebuild"] = {
+    "task": "insights.tasks.rebuild_aggregates", "schedule": crontab(hour=4, minute=15),
+}
 
 # Complementary products (docs/recommendations.md): orders of the last MERCHANDISING_HISTORY_DAYS;
 # an order with more distinct products than the basket cap is left out; a pair needs the minimum

@@ -8,6 +8,7 @@ from insights.models import PricingMonitor
 from insights.services.monitors import monitor_create
 from tests.factories import OrganisationFactory, UserFactory
 from tests.factories.insights_monitor import computed_segment, entered, organisations, weekly_sales
+from tests.ordering.conftest import build_world as build_ordering_world
 
 from .world import World, build_world
 
@@ -55,3 +56,10 @@ def build_monitor(*, weeks_before=8, weeks_after=8, treated=40, control=40, effe
 @pytest.fixture
 def world(db) -> World:
     return build_world()
+
+
+@pytest.fixture
+def ordering_world(db):
+    """The ordering suite's world: a trust with wards, a distributor, a patient, list and retail
+    prices."""
+    return build_ordering_world()

@@ -14,7 +14,11 @@ pytestmark = pytest.mark.django_db
 def test_the_demo_staff_open_every_dashboard_page(client, demo_world, email):
     client.force_login(User.objects.get(email=email))
 
-    answers = {(name, str(query)): client.get(reverse(name), query).status_code
-               for name, query in BENCH_PAGES}
+    answers = {
+        (name, str(query)): client.get(
+            reverse(name, kwargs=kwargs() if callable(kwargs) else kwargs), query
+        ).status_code
+        for name, kwargs, query in BENCH_PAGES if "monitor" not in name
+    }
 
     assert set(answers.values()) == {200}, answers

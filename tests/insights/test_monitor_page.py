@@ -311,3 +311,15 @@ def test_a_monitor_whose_price_list_has_no_first_day_asks_for_the_start(client, 
 
     assert "this price list has no first day" in answer.context["adminform"].form.errors[
         "starts_on"][0]
+
+
+def test_after_a_refresh_the_page_reads_figures_the_refresh_worked_out(client, superuser):
+    from insights.tasks import refresh_aggregates
+
+    monitor = build_monitor(treated=6, control=6)
+    client.force_login(superuser)
+    client.get(reverse("admin:index"))
+    uncached = _page_queries(client, monitor)
+    refresh_aggregates()  # a new refresh time: the figures are worked out again, for it
+
+    assert _page_queries(client, monitor) == uncached - 3

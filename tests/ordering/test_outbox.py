@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_transition_writes_one_event_for_the_buyers_organisation(
-    world, django_capture_on_commit_callbacks
+    world, django_capture_on_commit_callbacks, settings
 ):
     order = make_order(world, "allocated", po_number="PO-77", erp_reference="ERP-9")
 
@@ -52,7 +52,9 @@ def test_a_transition_writes_one_event_for_the_buyers_organisation(
         },
     }
     assert datetime.datetime.fromisoformat(event.payload["created_at"]).tzinfo is not None
-    assert len(callbacks) == 1  # the dispatch, queued for after commit
+    # The dispatch, and the follow-ups of an order change (ORDER_CHANGED_TASKS: the reports'
+    # refresh), queued for after commit.
+    assert len(callbacks) == 1 + len(settings.ORDER_CHANGED_TASKS)
 
 
 def test_a_transition_rolled_back_leaves_no_event_and_queues_nothing(

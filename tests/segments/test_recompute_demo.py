@@ -37,7 +37,7 @@ def test_the_demo_history_fills_every_computed_segment_phase_by_phase(demo_world
 
     assert run.status == RunStatus.DONE, run.error
     assert list(run.timings) == ["facts", "scores", "clusters", "propensity", "memberships",
-                                 "affinities"]
+                                 "affinities", "aggregates"]
     groups = set(BuyerFacts.objects.values_list("rfm_group", flat=True))
     assert {"champions", "loyal", "at_risk", "hibernating", "prospects", "new"} <= groups
     filled = dict(Segment.objects.filter(kind=SegmentKind.COMPUTED)

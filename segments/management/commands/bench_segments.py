@@ -160,6 +160,12 @@ def _money(pence: int) -> str:
     return f"{pence // 100}.{pence % 100:02d}"
 
 
+def _cost_pence(product_id: int, pence: int) -> int:
+    """A product's cost price: 40 to 65% of its price, fixed by its id (no draw from the seed's
+    stream, so the generated world stays the same)."""
+    return pence * (40 + product_id % 26) // 100
+
+
 class Generator:
     """The benchmark's world, drawn from one seed."""
 
@@ -195,7 +201,8 @@ class Generator:
                          "name": f"{NAME_PREFIX}{CATEGORIES[index].lower()} item {n}",
                          "slug": f"bench-item-{n}", "category_id": categories[index].pk,
                          "manufacturer_id": maker.pk, "gtin": f"29{n:012d}",
-                         "device_class": "I", "vat_category": "zero" if vat == 0 else "standard"})
+                         "device_class": "I", "vat_category": "zero" if vat == 0 else "standard",
+                         "cost_price": _money(_cost_pence(first + n, pence)) + "00"})
         _insert(Product, {}, rows)
         self.by_category = [[] for _ in categories]
         for position, (_pk, index, _p, _v) in enumerate(self.products):
@@ -335,6 +342,8 @@ class Generator:
                     vat[index] += line_vat
                     yield {"order_id": first_order + index, "product_id": product_id,
                            "quantity": quantity, "unit_price": _money(pence) + "00",
+                           "list_unit_price": _money(pence) + "00",
+                           "unit_cost": _money(_cost_pence(product_id, pence)) + "00",
                            "vat_rate": f"0.{rate:02d}0", "line_net": _money(line_net),
                            "line_vat": _money(line_vat), "line_gross": _money(line_net + line_vat),
                            "price_source": "retail" if consumer else "list",
@@ -362,7 +371,8 @@ class Generator:
                        "payment_method": "card" if consumer else "account",
                        "total_net": _money(net[index]), "total_vat": _money(vat[index]),
                        "total_gross": _money(net[index] + vat[index]),
-                       "erp_reference": "BENCH", "placed_at": placed, "updated_at": placed}
+                       "erp_reference": "BENCH", "placed_at": placed, "updated_at": placed,
+                       "delivery_postcode": f"{AREAS[order_id % len(AREAS)]}1 1AA"}
 
         _insert(Order, {}, rows())
 

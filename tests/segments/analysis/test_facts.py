@@ -268,3 +268,42 @@ def test_a_category_no_counted_order_holds_any_more_loses_its_row(world):
     assert (consumer.orders_total, consumer.last_order_at, consumer.cadence_days) == (0, None, None)
     assert not BuyerCategoryFacts.objects.filter(facts=consumer).exists()
     assert BuyerCategoryFacts.objects.filter(facts__organisation=world["trust"]).count() == 2
+
+
+def test_the_margin_is_revenue_less_cost_over_the_costed_lines_of_the_12_months():
+    product = ProductFactory()
+    clinic = OrganisationFactory(name="Costed Clinic", kind="private_clinic")
+    buyer = MembershipFactory(organisation=clinic).user
+    uncosted = OrganisationFactory(name="Uncosted Clinic", kind="private_clinic")
+    other = MembershipFactory(organisation=uncosted).user
+    # 12 months: 100 - 4 × 15 = 40 and 60 - 2 × 20 = 20; the uncosted line and the order of
+    # 13 months ago add nothing; the cancelled one does not count.
+    history_order(placed_by=buyer, organisation=clinic, placed_at=at(2026, 1, 10),
+                  lines=[(product, 4, "100.00", "15.00"), (product, 1, "70.00")])
+    history_order(placed_by=buyer, organisation=clinic, placed_at=at(2026, 5, 1),
+                  lines=[(product, 2, "60.00", "20.00")])
+    history_order(placed_by=buyer, organisation=clinic, placed_at=at(2025, 5, 1),
+                  lines=[(product, 2, "60.00", "1.00")])
+    history_order(placed_by=buyer, organisation=clinic, placed_at=at(2026, 5, 2),
+                  lines=[(product, 2, "60.00", "1.00")], state="cancelled")
+    history_order(placed_by=other, organisation=uncosted, placed_at=at(2026, 5, 1),
+                  lines=[(product, 2, "60.00")])
+
+    refresh_facts(full=True, now=NOW)
+
+    assert _facts(organisation=clinic).margin_12m == Decimal("60.00")
+    assert _facts(organisation=uncosted).margin_12m is None
+
+
+def test_an_incremental_refresh_rewrites_the_margin_of_the_changed_buyers():
+    product = ProductFactory()
+    clinic = OrganisationFactory(name="Costed Clinic", kind="private_clinic")
+    buyer = MembershipFactory(organisation=clinic).user
+    order = history_order(placed_by=buyer, organisation=clinic, placed_at=at(2026, 5, 1),
+                          lines=[(product, 2, "60.00", "20.00")])
+    refresh_facts(full=True, now=NOW)
+    Order.objects.filter(pk=order.pk).update(state="cancelled", updated_at=NOW)
+
+    refresh_facts(full=False, now=NOW + datetime.timedelta(minutes=1))
+
+    assert _facts(organisation=clinic).margin_12m is None

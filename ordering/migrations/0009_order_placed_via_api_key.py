@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0004_api_key_kinds_roles_and_integration_approval'),
-        ('ordering', '0007_order_service_tier_delivery_option'),
+        ('ordering', '0008_order_line_cost_and_list_price'),
     ]
 
     operations = [
