@@ -24,8 +24,11 @@ def warm_monitors(monitors=None) -> int:
 
 @shared_task
 def refresh_aggregates() -> str:
-    """Rewrite the buyer-days touched since the last refresh, and today's segment sizes."""
-    refreshed = refresh()
+    """Rewrite the buyer-days touched since the last refresh, and today's segment sizes; nothing
+    when another refresh is running (orders placed at once do not queue behind each other)."""
+    refreshed = refresh(wait=False)
+    if refreshed is None:
+        return "skipped: a refresh is running"
     warm_monitors()
     return str(refreshed)
 

@@ -1,7 +1,7 @@
 """Order notifications: queued as Celery tasks once the transaction that caused them commits.
 Tasks are named, not imported, so services stay below the task layer."""
 
-from functools import partial
+import logging
 
 from django.conf import settings
 from django.core.cache import cache
@@ -10,6 +10,8 @@ from django.db import transaction
 from storefront.celery import app
 
 NOTIFY_TASK = "ordering.tasks.order_notify"
+
+logger = logging.getLogger(__name__)
 
 
 def notify(order_id: int, event: str, **details) -> None:
@@ -27,7 +29,19 @@ def order_changed() -> None:
     sees every change made in it; their own schedules catch anything later. Without one (tasks
     run in-process) each runs at once."""
     for name in getattr(settings, "ORDER_CHANGED_TASKS", ()):
-        transaction.on_commit(partial(_queue_once_a_while, name), robust=True)
+        transaction.on_commit(_queuer(name), robust=True)
+
+
+def _queuer(name: str):
+    def queue_order_changed_task() -> None:
+        """Never fails the request that changed the order: a broker or cache that cannot be
+        reached, or a task that fails in-process, is logged and left to the task's schedule."""
+        try:
+            _queue_once_a_while(name)
+        except Exception:
+            logger.exception("Could not run or queue %s after an order changed.", name)
+
+    return queue_order_changed_task
 
 
 def _queue_once_a_while(name: str) -> None:

@@ -288,13 +288,15 @@ def _drop(cursor, *tables: str) -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def _state() -> AggregatesState:
-    """The one state row, locked until the transaction ends: one rebuild or refresh at a time."""
-    state = AggregatesState.objects.select_for_update().order_by("pk").first()
-    if state is None:
-        state = AggregatesState.objects.create()
-        state = AggregatesState.objects.select_for_update().get(pk=state.pk)
-    return state
+STATE_PK = 1
+
+
+def _state(*, wait: bool = True) -> AggregatesState | None:
+    """The one state row, locked until the transaction ends: one rebuild or refresh at a time.
+    Without `wait`, None when another one holds it."""
+    AggregatesState.objects.get_or_create(pk=STATE_PK)
+    return (AggregatesState.objects.select_for_update(skip_locked=not wait)
+            .filter(pk=STATE_PK).first())
 
 
 def _prepare(cursor) -> None:
@@ -376,14 +378,19 @@ def _delete_touched(cursor) -> None:
                        f"(SELECT -buyer, day FROM {TOUCHED} WHERE buyer < 0)")
 
 
-def refresh(*, now: datetime.datetime | None = None) -> AggregatesRun:
+def refresh(*, now: datetime.datetime | None = None, wait: bool = True) -> AggregatesRun | None:
     """Rewrite the buyer-days touched since the last refresh from their raw lines, and today's
-    segment sizes, in one transaction (a rebuild when the aggregates were never built)."""
+    segment sizes, in one transaction (a rebuild when the aggregates were never built).
+
+    Without `wait`, a refresh that finds another one running does nothing and answers None: the
+    running one, or the next (which looks back past its own start), takes the changes in."""
     now = now or timezone.now()
     started, steps = time.perf_counter(), _Steps()
     with transaction.atomic(), connection.cursor() as cursor:
+        state = _state(wait=wait)
+        if state is None:
+            return None
         _prepare(cursor)
-        state = _state()
         if state.refreshed_at is None:
             return rebuild(now=now)
         _fill_touched(cursor, state.refreshed_at - OVERLAP)

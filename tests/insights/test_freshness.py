@@ -87,3 +87,36 @@ def test_the_command_rebuilds_or_refreshes_and_says_how_long_it_took(capsys):
     out = capsys.readouterr().out
     assert "Sales aggregates rebuilt: 0 sales rows" in out
     assert "Sales aggregates refreshed:" in out and " s." in out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_queued_while_another_runs_does_nothing_and_a_later_one_catches_up(
+    requires_postgres,
+):
+    import threading
+
+    from django.db import connections, transaction
+
+    from insights.services.aggregates import refresh
+    from insights.tasks import refresh_aggregates
+
+    refresh()  # the first refresh rebuilds and leaves the state row
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_lock():
+        with transaction.atomic():
+            AggregatesState.objects.select_for_update().get()
+            holding.set()
+            release.wait(10)
+        connections.close_all()
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    holding.wait(10)
+    try:
+        assert refresh_aggregates() == "skipped: a refresh is running"
+    finally:
+        release.set()
+        holder.join()
+
+    assert refresh_aggregates().startswith("refresh:")
